@@ -1,0 +1,41 @@
+# One entry point for users and CI: `make test`, `make demo`, `make bench`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_DIR := tests/.node
+
+.PHONY: venv test lint unit demo demo-short bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+$(NODE_DIR)/node_modules/.bin/dynalite:
+	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) dynalite@4
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: $(STAMP) $(NODE_DIR)/node_modules/.bin/dynalite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint unit
+
+demo: $(STAMP)
+	$(PY) -m example_project.fleet $(DEMO_ARGS)
+
+demo-short: $(STAMP)
+	$(PY) -m example_project.fleet --short $(DEMO_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""URLs for the test suite; tests that need views set ROOT_URLCONF themselves."""
+
+urlpatterns: list[object] = []
