@@ -1,0 +1,117 @@
+"""Value encoding shared by every tier: serializer, compression and optional HMAC signing.
+
+Integers are written as ASCII digits so that stores can increment them natively (Redis
+``INCRBY``, DynamoDB ``ADD``) and other clients can read them. Everything else is framed as
+``header byte + body``; with a signing key the frame is prefixed by an HMAC-SHA256 of it and a
+payload whose signature does not verify is rejected *before* it reaches the unpickler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import pickle
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from serverless_cache.errors import DecodeError
+from serverless_cache.options import require_choice, require_int
+
+_PICKLE = 0x01
+_JSON = 0x02
+_ZLIB = 0x10
+_SIGNED = 0x20
+_MAC_SIZE = 32
+_INT_FIRST_BYTES = frozenset(b"-0123456789")
+
+
+@dataclass(frozen=True)
+class CodecSettings:
+    """Options that control how values are encoded; shared by every tier."""
+
+    serializer: str = "pickle"
+    compress_min_bytes: int | None = None
+    compress_level: int = 6
+    signing_key: str | bytes | None = None
+    pickle_protocol: int = pickle.HIGHEST_PROTOCOL
+
+    def __post_init__(self) -> None:
+        require_choice("serializer", self.serializer, ("pickle", "json"))
+        require_int("compress_min_bytes", self.compress_min_bytes, optional=True)
+        require_int("compress_level", self.compress_level, minimum=0)
+        require_int("pickle_protocol", self.pickle_protocol, minimum=2)
+        if self.signing_key is not None and not (
+            isinstance(self.signing_key, str | bytes) and self.signing_key
+        ):
+            raise ValueError("option SIGNING_KEY must be a non-empty str or bytes, or None")
+
+    def __repr__(self) -> str:
+        signed = "set" if self.signing_key else "None"
+        return (
+            f"CodecSettings(serializer={self.serializer!r}, "
+            f"compress_min_bytes={self.compress_min_bytes!r}, signing_key={signed})"
+        )
+
+
+class Codec:
+    """Turns values into bytes and back; ``loads`` raises DecodeError on anything it distrusts."""
+
+    def __init__(self, settings: CodecSettings | None = None) -> None:
+        self.settings = settings = settings or CodecSettings()
+        self._kind = _PICKLE if settings.serializer == "pickle" else _JSON
+        self._compress_min = settings.compress_min_bytes
+        key = settings.signing_key
+        self._key = key.encode() if isinstance(key, str) else key
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode ``value``; a value the serializer cannot handle raises its own error."""
+        if type(value) is int:
+            return str(value).encode()
+        if self._kind == _PICKLE:
+            body = pickle.dumps(value, self.settings.pickle_protocol)
+        else:
+            body = json.dumps(value, separators=(",", ":")).encode()
+        header = self._kind
+        if self._compress_min is not None and len(body) >= self._compress_min:
+            compressed = zlib.compress(body, self.settings.compress_level)
+            if len(compressed) < len(body):
+                body, header = compressed, header | _ZLIB
+        frame = bytes((header,)) + body
+        if self._key is None:
+            return frame
+        mac = hmac.new(self._key, frame, hashlib.sha256).digest()
+        return bytes((_SIGNED,)) + mac + frame
+
+    def loads(self, data: bytes) -> Any:
+        """Decode a payload written by :meth:`dumps`; never unpickles an unverified payload."""
+        if not data:
+            raise DecodeError("empty payload")
+        first = data[0]
+        if first in _INT_FIRST_BYTES:
+            try:
+                return int(data)
+            except ValueError:
+                raise DecodeError("payload looks like an integer but is not one") from None
+        if self._key is not None:
+            if first != _SIGNED or len(data) < 1 + _MAC_SIZE + 1:
+                raise DecodeError("payload is not signed but SIGNING_KEY is set")
+            mac, frame = data[1 : 1 + _MAC_SIZE], data[1 + _MAC_SIZE :]
+            expected = hmac.new(self._key, frame, hashlib.sha256).digest()
+            if not hmac.compare_digest(mac, expected):
+                raise DecodeError("payload signature does not match SIGNING_KEY")
+            data, first = frame, frame[0]
+        elif first == _SIGNED:
+            raise DecodeError("payload is signed but no SIGNING_KEY is configured")
+        kind, body = first & ~_ZLIB, data[1:]
+        try:
+            if first & _ZLIB:
+                body = zlib.decompress(body)
+            if kind == _PICKLE:
+                return pickle.loads(body)
+            if kind == _JSON:
+                return json.loads(body)
+        except Exception as exc:
+            raise DecodeError(f"payload could not be decoded ({type(exc).__name__})") from None
+        raise DecodeError(f"unknown payload header 0x{first:02x}")

@@ -1,0 +1,9 @@
+"""Django app config, so that ``serverless_cache.django`` can be in INSTALLED_APPS."""
+
+from django.apps import AppConfig
+
+
+class ServerlessCacheConfig(AppConfig):
+    name = "serverless_cache.django"
+    label = "serverless_cache"
+    verbose_name = "serverless-cache"

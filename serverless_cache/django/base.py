@@ -1,0 +1,158 @@
+"""Django's cache API over a :class:`~serverless_cache.tiers.base.Tier`, written once.
+
+Every Django backend of this package is this class plus a ``build_tier`` method: key making,
+timeout translation, key validation warnings and Django's return values live here, so they are
+the same on every tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+
+from serverless_cache.tiers.base import MISSING, Tier
+
+R = TypeVar("R")
+
+#: Keys in OPTIONS that Django's BaseCache reads itself; tiers never see them.
+DJANGO_OPTIONS = frozenset({"max_entries", "cull_frequency"})
+_MAX_KEY_LENGTH = 250
+
+
+class TierCache(BaseCache):
+    """A Django cache backend whose storage is a Tier built by :meth:`build_tier`."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self.location = location
+        self._tier = self.build_tier(location, dict(params.get("OPTIONS") or {}))
+        self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
+
+    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
+        """Create the tier view for this backend (state shared through the registry)."""
+        raise NotImplementedError
+
+    @property
+    def tier(self) -> Tier:
+        """The tier behind this backend, for features beyond Django's API (ttl, locks...)."""
+        return self._tier
+
+    def _ttl(self, timeout: Any) -> float | None:
+        """Django timeout -> tier ttl: DEFAULT_TIMEOUT, None = forever, <= 0 = expire now."""
+        if timeout is DEFAULT_TIMEOUT:
+            return self._default_ttl
+        return None if timeout is None else float(timeout)
+
+    def make_and_validate_key(self, key: Any, version: int | None = None) -> str:
+        """Django's key, validated by a cheap check first and Django's own only if it fails."""
+        key = self.key_func(key, self.key_prefix, self.version if version is None else version)
+        if len(key) > _MAX_KEY_LENGTH or not key.isprintable() or " " in key:
+            self.validate_key(key)
+        return key  # type: ignore[no-any-return]
+
+    # -- Django's API ----------------------------------------------------------------------
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        return self._tier.add(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._tier.get(self.make_and_validate_key(key, version), default)
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        self._tier.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._tier.touch(self.make_and_validate_key(key, version), self._ttl(timeout))
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._tier.delete(self.make_and_validate_key(key, version))
+
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
+        by_final = {self.make_and_validate_key(key, version): key for key in keys}
+        found = self._tier.get_many(list(by_final))
+        return {by_final[final]: value for final, value in found.items()}
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._tier.has(self.make_and_validate_key(key, version))
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        try:
+            return self._tier.incr(self.make_and_validate_key(key, version), delta)
+        except KeyError:
+            raise ValueError(f"Key '{key}' not found") from None
+
+    def set_many(
+        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        by_final = {self.make_and_validate_key(key, version): key for key in data}
+        items = {final: data[key] for final, key in by_final.items()}
+        failed = self._tier.set_many(items, self._ttl(timeout))
+        return [by_final[final] for final in failed]
+
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        self._tier.delete_many([self.make_and_validate_key(key, version) for key in keys])
+
+    def clear(self) -> None:
+        self._tier.clear()
+
+    def close(self, **kwargs: Any) -> None:
+        self._tier.close()
+
+    # -- async: direct calls for in-process tiers, a worker thread for network ones --------
+    async def _call(self, method: Callable[..., R], *args: Any) -> R:
+        if not self._tier.blocking:
+            return method(*args)
+        return await sync_to_async(method, thread_sensitive=False)(*args)
+
+    async def aadd(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        return await self._call(self.add, key, value, timeout, version)
+
+    async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return await self._call(self.get, key, default, version)
+
+    async def aset(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        await self._call(self.set, key, value, timeout, version)
+
+    async def atouch(
+        self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        return await self._call(self.touch, key, timeout, version)
+
+    async def adelete(self, key: Any, version: int | None = None) -> bool:
+        return await self._call(self.delete, key, version)
+
+    async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
+        return await self._call(self.get_many, list(keys), version)
+
+    async def ahas_key(self, key: Any, version: int | None = None) -> bool:
+        return await self._call(self.has_key, key, version)
+
+    async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        return await self._call(self.incr, key, delta, version)
+
+    async def aset_many(
+        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        return await self._call(self.set_many, data, timeout, version)
+
+    async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        await self._call(self.delete_many, list(keys), version)
+
+    async def aclear(self) -> None:
+        await self._call(self.clear)
+
+    async def aclose(self, **kwargs: Any) -> None:
+        await self._call(self.close)
+
+
+__all__ = ["DEFAULT_TIMEOUT", "MISSING", "TierCache"]

@@ -1,0 +1,23 @@
+"""Exceptions raised by serverless-cache; every one says what to do about it."""
+
+from __future__ import annotations
+
+
+class ServerlessCacheError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigurationError(ServerlessCacheError, ValueError):
+    """An option is unknown or has a value the tier cannot use; the message names the option."""
+
+
+class DecodeError(ServerlessCacheError):
+    """A stored payload is tampered, foreign or corrupt; reads treat it as a miss."""
+
+
+class CacheUnavailableError(ServerlessCacheError):
+    """The store could not be reached and the tier is configured with ``fail_open=False``."""
+
+
+class ValueTooLargeError(ServerlessCacheError, ValueError):
+    """A value is larger than the tier can store, even after compression or chunking."""

@@ -1,0 +1,109 @@
+"""Flask-Caching's (cachelib's) cache API over a Tier, written once.
+
+cachelib's conventions differ from Django's: ``timeout=0`` means never expire, ``None`` means
+the default, ``inc`` on a missing key starts from zero, and ``get`` returns ``None`` for a miss.
+Backends are created by Flask-Caching through :meth:`TierCache.factory` when ``CACHE_TYPE`` is
+this class's import path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask_caching.backends.base import BaseCache
+
+from serverless_cache.tiers.base import MISSING, Tier
+
+Timeout = int | dt.timedelta | None
+
+
+class TierCache(BaseCache):  # type: ignore[misc]
+    """A Flask-Caching backend whose storage is a Tier built by :meth:`build_tier`."""
+
+    def __init__(
+        self,
+        tier: Tier,
+        default_timeout: int | dt.timedelta = 300,
+        key_prefix: str = "",
+        ignore_delete_many_errors: bool = False,
+    ) -> None:
+        super().__init__(self._to_seconds(default_timeout), ignore_delete_many_errors)
+        self._tier = tier
+        self.key_prefix = key_prefix or ""
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        """Create the tier from the app config and the ``CACHE_OPTIONS`` left over."""
+        raise NotImplementedError
+
+    @classmethod
+    def factory(
+        cls, app: Flask, config: dict[str, Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> TierCache:
+        """Flask-Caching's constructor hook: ``kwargs`` holds CACHE_OPTIONS and the timeout."""
+        options = dict(kwargs)
+        default_timeout = options.pop("default_timeout", 300)
+        ignore_errors = options.pop("ignore_delete_many_errors", False)
+        key_prefix = options.pop("key_prefix", config.get("CACHE_KEY_PREFIX") or "")
+        tier = cls.build_tier(config, options)
+        return cls(tier, default_timeout, key_prefix, ignore_errors)
+
+    @property
+    def tier(self) -> Tier:
+        return self._tier
+
+    def _ttl(self, timeout: Timeout) -> float | None:
+        """cachelib timeout -> tier ttl: None = default, 0 = forever, < 0 = expire now."""
+        seconds = self._normalize_timeout(timeout)
+        return None if seconds == 0 else float(seconds) if seconds > 0 else -1.0
+
+    def get(self, key: str) -> Any:
+        return self._tier.get(self.key_prefix + key)
+
+    def delete(self, key: str) -> bool:
+        return self._tier.delete(self.key_prefix + key)
+
+    def get_many(self, *keys: str) -> list[Any]:
+        found = self._tier.get_many([self.key_prefix + key for key in keys])
+        return [found.get(self.key_prefix + key) for key in keys]
+
+    def get_dict(self, *keys: str) -> dict[str, Any]:
+        return dict(zip(keys, self.get_many(*keys), strict=True))
+
+    def set(self, key: str, value: Any, timeout: Timeout = None) -> bool:
+        return self._tier.set(self.key_prefix + key, value, self._ttl(timeout))
+
+    def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
+        return self._tier.add(self.key_prefix + key, value, self._ttl(timeout))
+
+    def set_many(self, mapping: dict[str, Any], timeout: Timeout = None) -> list[Any]:
+        items = {self.key_prefix + key: value for key, value in mapping.items()}
+        failed = set(self._tier.set_many(items, self._ttl(timeout)))
+        return [key for key in mapping if self.key_prefix + key not in failed]
+
+    def delete_many(self, *keys: str) -> list[Any]:
+        if self._tier.delete_many([self.key_prefix + key for key in keys]):
+            return list(keys)
+        if not self.ignore_delete_many_errors:
+            raise RuntimeError("delete_many failed: the cache store could not be reached")
+        return []
+
+    def has(self, key: str) -> bool:
+        return self._tier.has(self.key_prefix + key)
+
+    def clear(self) -> bool:
+        return self._tier.clear()
+
+    def inc(self, key: str, delta: int = 1) -> int | None:
+        try:
+            return self._tier.incr(self.key_prefix + key, delta, create=True)
+        except TypeError:
+            return None
+
+    def dec(self, key: str, delta: int = 1) -> int | None:
+        return self.inc(key, -delta)
+
+
+__all__ = ["MISSING", "TierCache"]

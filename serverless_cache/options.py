@@ -1,0 +1,77 @@
+"""Typed settings objects built from Django ``OPTIONS`` or Flask ``CACHE_OPTIONS`` dicts.
+
+Each tier declares a frozen dataclass of its options; :func:`parse_options` fills it from a
+mapping whose keys may be upper or lower case, and rejects unknown keys with a message that
+lists the known ones, so a typo fails at start-up instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from serverless_cache.errors import ConfigurationError
+
+SettingsT = TypeVar("SettingsT")
+
+
+def parse_options(
+    options: Mapping[str, Any] | None,
+    *settings_classes: type[Any],
+    where: str = "OPTIONS",
+    ignore: frozenset[str] = frozenset(),
+) -> list[Any]:
+    """Split ``options`` among ``settings_classes`` and build one instance of each.
+
+    Keys are matched case-insensitively to dataclass field names; keys in ``ignore`` (lower
+    case) belong to the framework and are skipped.
+    """
+    owners: dict[str, int] = {}
+    for index, cls in enumerate(settings_classes):
+        for field in dataclasses.fields(cls):
+            owners.setdefault(field.name, index)
+    kwargs: list[dict[str, Any]] = [{} for _ in settings_classes]
+    for raw_name, value in (options or {}).items():
+        name = str(raw_name).lower()
+        if name in ignore:
+            continue
+        if name not in owners:
+            known = ", ".join(sorted(n.upper() for n in owners))
+            raise ConfigurationError(
+                f"{where}: unknown option {raw_name!r}; known options: {known}"
+            )
+        kwargs[owners[name]][name] = value
+    return [cls(**kw) for cls, kw in zip(settings_classes, kwargs, strict=True)]
+
+
+def require_int(name: str, value: Any, *, minimum: int = 0, optional: bool = False) -> None:
+    """Raise ConfigurationError unless ``value`` is an int >= ``minimum`` (or None if optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(
+            f"option {name.upper()} must be an integer >= {minimum}"
+            + (" or None" if optional else "")
+            + f", got {value!r}"
+        )
+
+
+def require_number(name: str, value: Any, *, minimum: float = 0, optional: bool = False) -> None:
+    """Raise ConfigurationError unless ``value`` is a real number >= ``minimum``."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ConfigurationError(
+            f"option {name.upper()} must be a number >= {minimum}"
+            + (" or None" if optional else "")
+            + f", got {value!r}"
+        )
+
+
+def require_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise ConfigurationError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigurationError(
+            f"option {name.upper()} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
