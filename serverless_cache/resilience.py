@@ -1,0 +1,148 @@
+"""Fail-open policy and circuit breaker, shared by the network tiers.
+
+On Lambda a dead cache must not make every request wait for a timeout and then fail. A
+:class:`Guard` runs each store call: a failure is counted, logged at most once per burst, and
+(under ``fail_open``) turned into the caller's fallback, a miss or a dropped write. After
+``breaker_threshold`` consecutive failures the :class:`CircuitBreaker` opens and calls are not
+attempted for ``breaker_cooldown`` seconds; then a single probe call decides whether it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from serverless_cache.errors import CacheUnavailableError
+from serverless_cache.metrics import TierStats
+from serverless_cache.options import require_int, require_number
+
+T = TypeVar("T")
+logger = logging.getLogger("serverless_cache")
+
+
+@dataclass(frozen=True)
+class ResilienceSettings:
+    """How a network tier behaves when its store cannot be reached."""
+
+    fail_open: bool = True
+    breaker_threshold: int = 3
+    breaker_cooldown: float = 5.0
+    log_interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fail_open, bool):
+            raise TypeError(f"option FAIL_OPEN must be True or False, got {self.fail_open!r}")
+        require_int("breaker_threshold", self.breaker_threshold, minimum=1)
+        require_number("breaker_cooldown", self.breaker_cooldown)
+        require_number("log_interval", self.log_interval)
+
+
+class CircuitBreaker:
+    """Closed until ``threshold`` consecutive failures, then open for ``cooldown`` seconds.
+
+    After the cooldown exactly one caller is let through as a probe (half-open); its success
+    closes the breaker, its failure opens it for another cooldown. One breaker is shared by
+    every view of the same client, so the whole process backs off together.
+    """
+
+    def __init__(self, threshold: int, cooldown: float) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.failures = 0
+        self.open_until = 0.0
+        self._probing = False
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return self.failures >= self.threshold
+
+    def allow(self) -> bool:
+        """Whether a call may go to the store now; cheap when closed."""
+        if self.failures < self.threshold:
+            return True
+        with self._lock:
+            if self._probing or time.monotonic() < self.open_until:
+                return False
+            self._probing = True
+            return True
+
+    def record_success(self) -> None:
+        if self.failures:
+            with self._lock:
+                self.failures = 0
+                self._probing = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+            self._probing = False
+            if self.failures >= self.threshold:
+                self.open_until = time.monotonic() + self.cooldown
+
+
+class Guard:
+    """Runs store calls of one tier under its fail-open policy and shared breaker."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ResilienceSettings,
+        breaker: CircuitBreaker,
+        stats: TierStats,
+        errors: tuple[type[BaseException], ...],
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.breaker = breaker
+        self.stats = stats
+        self.errors = errors
+        self._last_log = -float("inf")
+        self._suppressed = 0
+
+    def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
+        """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open)."""
+        if not self.breaker.allow():
+            self.stats.errors += 1
+            if self.settings.fail_open:
+                return fallback
+            raise CacheUnavailableError(
+                f"{self.name}: not called after {self.breaker.failures} consecutive failures; "
+                f"the circuit breaker retries within {self.settings.breaker_cooldown:g}s"
+            )
+        try:
+            result = fn()
+        except self.errors as exc:
+            self.breaker.record_failure()
+            self.stats.errors += 1
+            self._log(operation, exc)
+            if self.settings.fail_open:
+                return fallback
+            raise CacheUnavailableError(
+                f"{self.name}: {operation} failed ({type(exc).__name__}: {exc}); check that the "
+                "store is reachable from this function, or set FAIL_OPEN to True to treat "
+                "failures as misses"
+            ) from exc
+        self.breaker.record_success()
+        return result
+
+    def _log(self, operation: str, exc: BaseException) -> None:
+        """Log the first failure of a burst, then at most once per ``log_interval``."""
+        now = time.monotonic()
+        if now - self._last_log < self.settings.log_interval:
+            self._suppressed += 1
+            return
+        suppressed, self._suppressed, self._last_log = self._suppressed, 0, now
+        logger.warning(
+            "serverless_cache: %s %s failed (%s: %s); serving %s%s",
+            self.name,
+            operation,
+            type(exc).__name__,
+            exc,
+            "misses and dropping writes" if self.settings.fail_open else "errors",
+            f" ({suppressed} similar failures not logged)" if suppressed else "",
+        )
