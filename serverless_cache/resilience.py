@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from serverless_cache.errors import CacheUnavailableError
+from serverless_cache.errors import CacheUnavailableError, ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.options import require_int, require_number
 
@@ -35,7 +35,9 @@ class ResilienceSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.fail_open, bool):
-            raise TypeError(f"option FAIL_OPEN must be True or False, got {self.fail_open!r}")
+            raise ConfigurationError(
+                f"option FAIL_OPEN must be True or False, got {self.fail_open!r}"
+            )
         require_int("breaker_threshold", self.breaker_threshold, minimum=1)
         require_number("breaker_cooldown", self.breaker_cooldown)
         require_number("log_interval", self.log_interval)
