@@ -99,7 +99,7 @@ class TierCache(BaseCache):  # type: ignore[misc]
     def inc(self, key: str, delta: int = 1) -> int | None:
         try:
             return self._tier.incr(self.key_prefix + key, delta, create=True)
-        except TypeError:
+        except (KeyError, TypeError):  # KeyError: the store could not be reached (fail-open)
             return None
 
     def dec(self, key: str, delta: int = 1) -> int | None:
