@@ -81,8 +81,8 @@ def snapshot() -> dict[str, dict[str, dict[str, int]]]:
 
 def reset() -> None:
     """Zero every counter and forget the EMF settings (tests, or the start of a measured run)."""
-    global _emf
-    _emf = None
+    global _emf, _last_report
+    _emf = _last_report = None
     with _lock:
         for stats in _stats.values():
             for name in COUNTERS:
@@ -149,7 +149,8 @@ def invocation_metrics(*, warmup: bool = False) -> dict[str, Any]:
 
 def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
     """End the invocation's report: return it, print it as EMF if enabled, start the next."""
-    report = invocation_metrics(warmup=warmup)
+    global _last_report
+    report = _last_report = invocation_metrics(warmup=warmup)
     with _lock:
         for key, stats in _stats.items():
             _flushed[key] = stats.as_dict()
@@ -159,6 +160,14 @@ def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
         settings.stream.write(json.dumps(emf_document(report, settings)) + "\n")
         settings.stream.flush()
     return report
+
+
+_last_report: dict[str, Any] | None = None
+
+
+def last_report() -> dict[str, Any] | None:
+    """The report of the last flushed invocation (None before the first)."""
+    return _last_report
 
 
 # -- CloudWatch Embedded Metric Format -----------------------------------------------------

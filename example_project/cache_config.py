@@ -1,0 +1,48 @@
+"""The example apps' cache configuration, chosen from the environment.
+
+``EXAMPLE_CACHE_TIERS`` lists the tiers, fastest first (default ``memory``: the execution
+context tier alone, nothing to run).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+#: Seconds a product stays cached.
+PRODUCT_TTL = 300
+#: Seconds a rendered page stays cached (``cache_page`` / ``@cache.cached``).
+PAGE_TTL = 60
+
+
+def tier_names() -> list[str]:
+    """The configured tiers, e.g. ``["memory"]``."""
+    names = os.environ.get("EXAMPLE_CACHE_TIERS", "memory")
+    return [name.strip() for name in names.split(",") if name.strip()]
+
+
+def django_caches() -> dict[str, dict[str, Any]]:
+    """Django's ``CACHES`` for the configured tiers."""
+    names = tier_names()
+    if names != ["memory"]:
+        raise ValueError(f"unsupported EXAMPLE_CACHE_TIERS {names!r}; use 'memory'")
+    return {
+        "default": {
+            "BACKEND": "serverless_cache.django.ExecutionContextCache",
+            "LOCATION": "example-django",
+            "TIMEOUT": PRODUCT_TTL,
+            "OPTIONS": {"MAX_ENTRIES": 5_000},
+        }
+    }
+
+
+def flask_config() -> dict[str, Any]:
+    """Flask-Caching's config for the configured tiers."""
+    names = tier_names()
+    if names != ["memory"]:
+        raise ValueError(f"unsupported EXAMPLE_CACHE_TIERS {names!r}; use 'memory'")
+    return {
+        "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
+        "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,
+        "CACHE_OPTIONS": {"name": "example-flask", "max_entries": 5_000},
+    }

@@ -1,0 +1,32 @@
+"""The example Flask app: ``@cache.memoize`` on data, ``@cache.cached`` on a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from flask_caching import Cache
+
+from example_project import cache_config, database
+
+app = Flask(__name__)
+cache = Cache(app, config=cache_config.flask_config())
+
+
+@cache.memoize(timeout=cache_config.PRODUCT_TTL)
+def load_product(product_id: int) -> dict[str, Any]:
+    """A product, from the cache or (on a miss) from the database."""
+    return database.fetch_product(product_id)
+
+
+@app.get("/products/<int:product_id>")
+def product(product_id: int) -> ResponseReturnValue:
+    return jsonify(load_product(product_id))
+
+
+@app.get("/pages/<int:product_id>")
+@cache.cached(timeout=cache_config.PAGE_TTL)
+def product_page(product_id: int) -> ResponseReturnValue:
+    data = database.fetch_product(product_id)
+    return f"<h1>{data['name']}</h1><p>{data['price_cents'] / 100:.2f}</p>"
