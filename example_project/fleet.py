@@ -241,6 +241,7 @@ def run_fleet(
     results = context.Queue()
     worker_environ = {
         **environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
         "EXAMPLE_CACHE_TIERS": ",".join(stack),
         "EXAMPLE_CACHE_PREFIX": f"fleet-{uuid.uuid4().hex[:8]}",
     }
@@ -263,6 +264,8 @@ def run_fleet(
         if outcome is None:
             running -= 1
             continue
+        if outcome.status != 200:
+            raise RuntimeError(f"{label}: a request failed with status {outcome.status}")
         totals.outcomes.append(outcome)
         progress.advance(label)
     for worker in workers:
@@ -408,8 +411,9 @@ def report(all_totals: Sequence[Totals], plan: Plan, tiers_used: list[str]) -> s
             "",
             summary,
             "",
-            "Per tier (lookups and hits counted by serverless_cache.metrics; latency per store round",
-            "trip, '-' for the in-process tier, which is not timed; connections: sockets opened):",
+            "Per tier (lookups and hits counted by serverless_cache.metrics; latency per store",
+            "round trip, '-' for the in-process tier, which is not timed; connections: sockets"
+            " opened):",
             "",
             per_tier,
             "",
