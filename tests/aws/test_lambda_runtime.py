@@ -270,3 +270,18 @@ def test_snapstart_after_restore_hook_drops_connections_and_l1(flask_handler: Ha
     assert report is not None and report["cold_start"] is True
     assert database.calls == queries + 1  # the L1 copy from before the snapshot is gone
     assert recording.warm_calls == 1
+
+
+def test_the_unwrapped_adapters_crash_on_warmups(django_handler: Handler) -> None:
+    """Why the wrapper exists: Mangum and apig-wsgi cannot handle a warm-up ping."""
+    from apig_wsgi import make_lambda_handler
+    from mangum import Mangum
+
+    from example_project.django_app.asgi import application
+    from example_project.flask_app.app import app
+
+    ping = events.WARMUP_EVENTS["warmup-flag"]
+    with pytest.raises(RuntimeError):
+        Mangum(application, lifespan="off")(ping, events.LambdaContext())
+    with pytest.raises(KeyError):
+        make_lambda_handler(app)(ping, events.LambdaContext())
