@@ -12,6 +12,7 @@ its store does better.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -46,11 +47,13 @@ MISSING: Final = _Missing()
 
 #: Every tier view alive in this process, so the Lambda runtime can warm them all.
 _live_tiers: weakref.WeakSet[Tier] = weakref.WeakSet()
+_live_lock = threading.Lock()
 
 
 def live_tiers() -> list[Tier]:
     """The tier views alive in this process (every backend built so far and still referenced)."""
-    return list(_live_tiers)
+    with _live_lock:
+        return list(_live_tiers)
 
 
 class Tier(ABC):
@@ -64,7 +67,8 @@ class Tier(ABC):
     def __init__(self, codec: Codec, stats: TierStats) -> None:
         self.codec = codec
         self.stats = stats
-        _live_tiers.add(self)
+        with _live_lock:
+            _live_tiers.add(self)
 
     # -- reads ---------------------------------------------------------------------------
     @abstractmethod
