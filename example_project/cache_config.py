@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+#: The tiers this configuration can build (the shared tiers join when their backends exist).
+SUPPORTED_TIERS = ("memory",)
 #: Seconds a product stays cached.
 PRODUCT_TTL = 300
 #: Seconds a rendered page stays cached (``cache_page`` / ``@cache.cached``).
@@ -21,11 +23,14 @@ def tier_names() -> list[str]:
     return [name.strip() for name in names.split(",") if name.strip()]
 
 
-def django_caches() -> dict[str, dict[str, Any]]:
-    """Django's ``CACHES`` for the configured tiers."""
-    names = tier_names()
+def _check(names: list[str]) -> None:
     if names != ["memory"]:
         raise ValueError(f"unsupported EXAMPLE_CACHE_TIERS {names!r}; use 'memory'")
+
+
+def django_caches() -> dict[str, dict[str, Any]]:
+    """Django's ``CACHES`` for the configured tiers."""
+    _check(tier_names())
     return {
         "default": {
             "BACKEND": "serverless_cache.django.ExecutionContextCache",
@@ -38,9 +43,7 @@ def django_caches() -> dict[str, dict[str, Any]]:
 
 def flask_config() -> dict[str, Any]:
     """Flask-Caching's config for the configured tiers."""
-    names = tier_names()
-    if names != ["memory"]:
-        raise ValueError(f"unsupported EXAMPLE_CACHE_TIERS {names!r}; use 'memory'")
+    _check(tier_names())
     return {
         "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
         "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,

@@ -20,6 +20,7 @@ import importlib
 import itertools
 import multiprocessing as mp
 import os
+import queue
 import random
 import statistics
 import sys
@@ -29,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from example_project import events
+from example_project import cache_config, events
 
 HANDLERS = {
     "django": "example_project.django_app.handler",
@@ -260,7 +261,13 @@ def run_fleet(
     running = len(workers)
     label = f"{function} / {'+'.join(stack)}"
     while running:
-        outcome = results.get(timeout=300)
+        try:
+            outcome = results.get(timeout=1)
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"{label}: an environment exited with {dead[0]}") from None
+            continue
         if outcome is None:
             running -= 1
             continue
@@ -282,22 +289,30 @@ def _port(url: str, default: int) -> int:
     return urlsplit(url).port or default
 
 
-def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], dict[int, str]]:
-    """The tier stacks to run, and which ports belong to which tier (to count connections)."""
+def stacks_from_environment(
+    environ: dict[str, str],
+) -> tuple[list[list[str]], dict[int, str], list[str]]:
+    """The tier stacks to run, which ports belong to which tier, and notes for the reader."""
     stacks = [["memory"]]
     ports: dict[int, str] = {}
     shared: list[str] = []
-    if environ.get("REDIS_URL"):
-        shared.append("redis")
-        ports[_port(environ["REDIS_URL"], 6379)] = "redis"
-    if environ.get("DYNAMODB_ENDPOINT_URL"):
-        shared.append("dynamodb")
-        ports[_port(environ["DYNAMODB_ENDPOINT_URL"], 443)] = "dynamodb"
+    notes: list[str] = []
+    for tier, variable, default_port in (
+        ("redis", "REDIS_URL", 6379),
+        ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
+    ):
+        if not environ.get(variable):
+            continue
+        if tier not in cache_config.SUPPORTED_TIERS:
+            notes.append(f"{variable} is set, but this build has no {TIER_LABELS[tier]} tier yet.")
+            continue
+        shared.append(tier)
+        ports[_port(environ[variable], default_port)] = tier
     for tier in shared:
         stacks.append(["memory", tier])
     if len(shared) > 1:
         stacks.append(["memory", *shared])
-    return stacks, ports
+    return stacks, ports, notes
 
 
 # -- report --------------------------------------------------------------------------------
@@ -439,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     environ = dict(os.environ)
     environ.setdefault("EXAMPLE_DB_DELAY", "0.02")
-    stacks, ports = stacks_from_environment(environ)
+    stacks, ports, notes = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
         f"serverless-cache fleet: {len(HANDLERS)} functions x {plan.environments} execution "
@@ -448,7 +463,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"database, {plan.warmup_share:.0%} warm-up pings."
     )
     print(f"Tier stacks: {'; '.join(' -> '.join(TIER_LABELS[t] for t in s) for s in stacks)}.")
-    if len(stacks) == 1:
+    for note in notes:
+        print(note)
+    if len(stacks) == 1 and not notes:
         print("Set REDIS_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
     sys.stdout.flush()
     progress = Progress(plan.requests * len(HANDLERS) * len(stacks))
