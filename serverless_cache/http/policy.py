@@ -180,8 +180,8 @@ class CachePolicy:
         """The policy an existing ``Cache-Control`` (and ``Vary``) header expresses.
 
         Lenient, since the header may come from anywhere: unknown directives are kept as
-        extensions (a likely misspelling is logged), a contradiction resolves to the safer
-        side, and invalid values are dropped with a warning.
+        extensions (a likely misspelling is logged and dropped), a contradiction resolves to
+        the safer side, and invalid values are dropped with a warning.
         """
         fields: dict[str, Any] = {}
         extensions: list[str] = []
@@ -198,8 +198,7 @@ class CachePolicy:
                     logger.warning("Cache-Control %s=%r is not a number; ignored", name, value)
             elif field in _FLAGS:
                 fields[field] = True
-            else:
-                _warn_if_misspelt(name)
+            elif not _warn_if_misspelt(name):
                 extensions.append(raw.strip())
         vary_names = [v.strip() for v in (vary or "").split(",") if v.strip() and v.strip() != "*"]
         return cls._lenient(fields, vary_names, extensions)
@@ -285,14 +284,17 @@ def _suggest(name: str) -> str | None:
     return close[0] if close else None
 
 
-def _warn_if_misspelt(name: str) -> None:
+def _warn_if_misspelt(name: str) -> bool:
+    """Log (and return True) when ``name`` looks like a misspelt known directive."""
     suggestion = _suggest(name)
     if suggestion:
         logger.warning(
-            "Cache-Control directive %r is unknown and caches ignore it; did you mean %r?",
+            "Cache-Control directive %r is unknown and caches ignore it, so it is dropped; "
+            "did you mean %r?",
             name,
             suggestion,
         )
+    return suggestion is not None
 
 
 def build_policy(policy: CachePolicy | None, directives: dict[str, Any]) -> CachePolicy:
