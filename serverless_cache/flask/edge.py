@@ -13,7 +13,8 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, request, session
+from flask import Blueprint, Flask, current_app, request
+from flask.globals import _cv_request
 from flask.sessions import SessionMixin
 from flask.views import View
 from werkzeug.datastructures import Headers
@@ -82,17 +83,14 @@ def apply_policy(response: Response, policy: CachePolicy) -> Response:
     if policy.vary:
         response.vary.update(policy.vary)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sess: SessionMixin = session
-    null = app.session_interface.is_null_session(sess)
     facts = ExchangeFacts(
         status=response.status_code,
-        sets_cookie="Set-Cookie" in response.headers
-        or (not null and app.session_interface.should_set_cookie(app, sess)),
+        sets_cookie="Set-Cookie" in response.headers or _session_will_set_cookie(app),
         authorization="Authorization" in request.headers,
         request_cookies=request.cookies,
         session_cookie=app.session_interface.get_cookie_name(app),
         varies_on_cookie=varies_on_cookie(response.headers.get("Vary"))
-        or (not null and sess.accessed),
+        or bool(getattr(_untouched_session(), "accessed", False)),
     )
     final = final_policy(
         response.headers.get("Cache-Control"),
@@ -105,6 +103,24 @@ def apply_policy(response: Response, policy: CachePolicy) -> Response:
     if final.force_shared:
         request.environ[FORCE_SHARED_KEY] = True
     return response
+
+
+def _untouched_session() -> SessionMixin | None:
+    """The request's session, read without setting its ``accessed`` flag (since Flask 3.1.3
+    the ``session`` proxy sets it, which would add ``Vary: Cookie`` to every response)."""
+    state = vars(_cv_request.get())
+    return state.get("_session", state.get("session"))  # type: ignore[no-any-return]
+
+
+def _session_will_set_cookie(app: Flask) -> bool:
+    """Whether saving the session will send a cookie, read without marking it accessed."""
+    sess = _untouched_session()
+    if sess is None or app.session_interface.is_null_session(sess):
+        return False
+    if getattr(sess, "modified", False):
+        return True
+    permanent = dict.get(sess, "_permanent", False) if isinstance(sess, dict) else False
+    return bool(sess) and bool(permanent) and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
 
 
 def _write(headers: Headers, final: CachePolicy) -> None:

@@ -136,7 +136,7 @@ def test_no_edge_cache_and_middleware_default() -> None:
 
 def test_bad_default_is_a_clear_error(settings: SettingsWrapper) -> None:
     settings.SERVERLESS_CACHE_EDGE_DEFAULT = {"s_max_age": 5}
-    with pytest.raises(ConfigurationError, match="SERVERLESS_CACHE_EDGE_DEFAULT.*s_maxage"):
+    with pytest.raises(ConfigurationError, match=r"SERVERLESS_CACHE_EDGE_DEFAULT.*s_maxage"):
         Client().get("/plain/")
 
 
