@@ -88,7 +88,7 @@ def test_cloudfront_policy_template(capsys: pytest.CaptureFixture[str]) -> None:
     key = config["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Accept"]}
     assert key["CookiesConfig"] == {"CookieBehavior": "whitelist", "Cookies": ["currency"]}
-    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none", "QueryStrings": []}
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
 
 
 def test_cloudfront_policy_api_config_and_min_ttl_warning(

@@ -93,13 +93,15 @@ def cache_policy_config(
 
 
 def as_cloudformation(config: Mapping[str, Any]) -> dict[str, Any]:
-    """An API-form config in ``AWS::CloudFront::CachePolicy`` form (plain lists, no Quantity)."""
+    """An API-form config in ``AWS::CloudFront::CachePolicy`` form: plain lists, empty ones left
+    out."""
 
     def convert(value: Any) -> Any:
         if isinstance(value, Mapping):
             if "Quantity" in value:
                 return list(value.get("Items", []))
-            return {key: convert(item) for key, item in value.items()}
+            converted = {key: convert(item) for key, item in value.items()}
+            return {key: item for key, item in converted.items() if item != []}
         return value
 
     return convert(config)  # type: ignore[no-any-return]
