@@ -2,5 +2,13 @@
 
 from serverless_cache.django.backends import ExecutionContextCache
 from serverless_cache.django.base import TierCache
+from serverless_cache.django.edge import edge_cache, no_edge_cache
+from serverless_cache.django.middleware import EdgeCacheMiddleware
 
-__all__ = ["ExecutionContextCache", "TierCache"]
+__all__ = [
+    "EdgeCacheMiddleware",
+    "ExecutionContextCache",
+    "TierCache",
+    "edge_cache",
+    "no_edge_cache",
+]

@@ -2,5 +2,6 @@
 
 from serverless_cache.flask.backends import ExecutionContextCache
 from serverless_cache.flask.base import TierCache
+from serverless_cache.flask.edge import EdgeCache, edge_cache, no_edge_cache
 
-__all__ = ["ExecutionContextCache", "TierCache"]
+__all__ = ["EdgeCache", "ExecutionContextCache", "TierCache", "edge_cache", "no_edge_cache"]
