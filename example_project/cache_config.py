@@ -13,6 +13,8 @@ from typing import Any
 SUPPORTED_TIERS = ("memory",)
 #: Seconds a product stays cached.
 PRODUCT_TTL = 300
+#: Seconds API Gateway's stage cache and CloudFront keep a response (``s-maxage``).
+EDGE_TTL = 60
 #: Seconds a rendered page stays cached (``cache_page`` / ``@cache.cached``).
 PAGE_TTL = 60
 

@@ -1,4 +1,4 @@
-"""Two ways to spare the slow database: ``get_or_set`` on data, ``cache_page`` on a page."""
+"""Two ways to spare the slow database (``get_or_set``, ``cache_page``), and edge headers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_page
 
 from example_project import cache_config, database
+from serverless_cache.django import edge_cache
 
 
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
 def product(request: HttpRequest, product_id: int) -> JsonResponse:
     """A product as JSON, from the cache or (on a miss) from the database."""
     data = cache.get_or_set(
@@ -19,6 +21,7 @@ def product(request: HttpRequest, product_id: int) -> JsonResponse:
     return JsonResponse(data)
 
 
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
 @cache_page(cache_config.PAGE_TTL)
 def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     """A rendered product page; the whole response is cached."""

@@ -1,4 +1,4 @@
-"""The example Flask app: ``@cache.memoize`` on data, ``@cache.cached`` on a page."""
+"""The example Flask app: ``@cache.memoize`` on data, ``@cache.cached`` on a page, edge headers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from flask.typing import ResponseReturnValue
 from flask_caching import Cache
 
 from example_project import cache_config, database
+from serverless_cache.flask import EdgeCache, edge_cache
 
 app = Flask(__name__)
 cache = Cache(app, config=cache_config.flask_config())
+EdgeCache(app)
 
 
 @cache.memoize(timeout=cache_config.PRODUCT_TTL)
@@ -21,11 +23,13 @@ def load_product(product_id: int) -> dict[str, Any]:
 
 
 @app.get("/products/<int:product_id>")
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
 def product(product_id: int) -> ResponseReturnValue:
     return jsonify(load_product(product_id))
 
 
 @app.get("/pages/<int:product_id>")
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
 @cache.cached(timeout=cache_config.PAGE_TTL)
 def product_page(product_id: int) -> ResponseReturnValue:
     data = database.fetch_product(product_id)

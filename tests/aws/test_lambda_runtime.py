@@ -183,9 +183,21 @@ def test_a_failing_tier_does_not_break_warmup() -> None:
 
 
 # -- requests through the real handlers ----------------------------------------------------
+def _header(response: dict[str, Any], name: str) -> list[str]:
+    """Values of header ``name`` in a Lambda proxy response (single- or multi-value form)."""
+    found = []
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name:
+            found.append(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name:
+            found.extend(values)
+    return found
+
+
 @pytest.mark.parametrize("shape", sorted(HTTP_SHAPES))
 @pytest.mark.parametrize("path", ["/products/42", "/pages/42"])
-def test_http_events_reach_the_app_and_hit_the_cache_the_second_time(
+def test_http_events_reach_the_app_hit_the_cache_and_carry_edge_headers(
     shape: str, path: str, app_handler: tuple[str, Handler], app_requests: list[str]
 ) -> None:
     name, handler = app_handler
@@ -198,6 +210,8 @@ def test_http_events_reach_the_app_and_hit_the_cache_the_second_time(
     assert first["statusCode"] == second["statusCode"] == 200
     assert first["body"] == second["body"]
     assert "Product 42" in first["body"]
+    edge = f"public, max-age=30, s-maxage={cache_config.EDGE_TTL}"
+    assert _header(first, "cache-control") == _header(second, "cache-control") == [edge]
     assert app_requests == [name, name]
     assert database.calls == queries + 1
     assert after_first is not None and after_second is not None
