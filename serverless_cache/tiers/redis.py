@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from serverless_cache import registry
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import CacheUnavailableError, ConfigurationError
+from serverless_cache.errors import CacheUnavailableError, ConfigurationError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.options import parse_options, require_choice, require_int, require_number
 from serverless_cache.resilience import CircuitBreaker, Guard, ResilienceSettings
@@ -384,11 +384,13 @@ class RedisTier(Tier):
             self.stats.misses += len(keys)
             return {}
         found: dict[str, Any] = {}
+        loads = self.codec.loads
         for key, payload in zip(keys, payloads, strict=True):
             if payload is not None:
-                value = self.decode(key, payload)
-                if value is not MISSING:
-                    found[key] = value
+                try:
+                    found[key] = loads(payload)
+                except DecodeError:
+                    self.decode(key, payload)  # the slow path logs and counts it
         self.stats.hits += len(found)
         self.stats.misses += len(keys) - len(found)
         return found
