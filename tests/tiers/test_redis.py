@@ -251,9 +251,8 @@ def test_lock_excludes_other_instances(store: Store) -> None:
     first, second = store.make(), store.make()
     with first.lock("lock:job", 10):
         assert second.lock("lock:job", 10, blocking_timeout=0.1).acquire() is False
-        with pytest.raises(TimeoutError):
-            with second.lock("lock:job", 10, blocking_timeout=0.1):
-                pass
+        with pytest.raises(TimeoutError), second.lock("lock:job", 10, blocking_timeout=0.1):
+            pass
     with second.lock("lock:job", 10):
         assert store.plain.exists("lock:job") == 1
     assert store.plain.exists("lock:job") == 0
