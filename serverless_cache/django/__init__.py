@@ -1,6 +1,6 @@
 """Django integration: cache backends for ``CACHES`` (add to INSTALLED_APPS for commands)."""
 
-from serverless_cache.django.backends import ExecutionContextCache
+from serverless_cache.django.backends import ExecutionContextCache, RedisCache
 from serverless_cache.django.base import TierCache
 from serverless_cache.django.edge import edge_cache, no_edge_cache
 from serverless_cache.django.middleware import EdgeCacheMiddleware
@@ -8,6 +8,7 @@ from serverless_cache.django.middleware import EdgeCacheMiddleware
 __all__ = [
     "EdgeCacheMiddleware",
     "ExecutionContextCache",
+    "RedisCache",
     "TierCache",
     "edge_cache",
     "no_edge_cache",

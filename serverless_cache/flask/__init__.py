@@ -1,7 +1,14 @@
 """Flask-Caching integration: set ``CACHE_TYPE`` to one of these classes' import paths."""
 
-from serverless_cache.flask.backends import ExecutionContextCache
+from serverless_cache.flask.backends import ExecutionContextCache, RedisCache
 from serverless_cache.flask.base import TierCache
 from serverless_cache.flask.edge import EdgeCache, edge_cache, no_edge_cache
 
-__all__ = ["EdgeCache", "ExecutionContextCache", "TierCache", "edge_cache", "no_edge_cache"]
+__all__ = [
+    "EdgeCache",
+    "ExecutionContextCache",
+    "RedisCache",
+    "TierCache",
+    "edge_cache",
+    "no_edge_cache",
+]
