@@ -17,6 +17,10 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
         "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
         "CACHE_OPTIONS": {"name": "flask-api"},
     },
+    "redis": lambda request: {
+        "CACHE_TYPE": "serverless_cache.flask.RedisCache",
+        "CACHE_REDIS_URL": request.getfixturevalue("redis_url"),
+    },
 }
 
 
