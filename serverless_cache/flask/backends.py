@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
+
 from serverless_cache.flask.base import TierCache
 from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.dynamodb import DynamoDBTier
 from serverless_cache.tiers.memory import MemoryTier
 
 
@@ -26,3 +29,25 @@ class ExecutionContextCache(TierCache):
         if config.get("CACHE_THRESHOLD") and not any(k.lower() == "max_entries" for k in options):
             options["max_entries"] = config["CACHE_THRESHOLD"]
         return MemoryTier.from_options(name, options, where="CACHE_OPTIONS")
+
+
+class DynamoDBCache(TierCache):
+    """DynamoDB cache. ``CACHE_OPTIONS``: ``table_name`` (default ``"serverless-cache"``),
+    ``region_name``, ``endpoint_url``, timeouts, ``fail_open``... and the codec options.
+
+    ``clear()`` removes the keys starting with ``CACHE_KEY_PREFIX`` only (the whole table when
+    the prefix is empty).
+    """
+
+    @classmethod
+    def factory(
+        cls, app: Flask, config: dict[str, Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> TierCache:
+        # The tier must know the prefix actually used, which a key_prefix kwarg may override.
+        prefix = kwargs.get("key_prefix", config.get("CACHE_KEY_PREFIX") or "")
+        return super().factory(app, {**config, "CACHE_KEY_PREFIX": prefix}, args, kwargs)
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return DynamoDBTier.from_options(options, key_prefix=prefix, where="CACHE_OPTIONS")
