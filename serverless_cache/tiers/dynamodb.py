@@ -124,10 +124,14 @@ class DynamoDBConnection:
     """A boto3 client and its circuit breaker: one per client configuration per process."""
 
     def __init__(self, settings: DynamoDBSettings, resilience: ResilienceSettings) -> None:
-        import boto3
-        from botocore.config import Config
-        from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
-
+        try:
+            import boto3
+            from botocore.config import Config
+            from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+        except ImportError:
+            raise ConfigurationError(
+                "the DynamoDB tier needs boto3: pip install 'serverless-cache[dynamodb]'"
+            ) from None
         config = Config(
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
