@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
+from serverless_cache.aws import dynamodb_table
 from serverless_cache.commands import apigw_config, cloudfront_invalidate, cloudfront_policy
 from serverless_cache.errors import ServerlessCacheError
 
@@ -19,6 +20,7 @@ COMMANDS: dict[str, ModuleType] = {
     "apigw-config": apigw_config,
     "cloudfront-policy": cloudfront_policy,
     "cloudfront-invalidate": cloudfront_invalidate,
+    "create-table": dynamodb_table,
 }
 
 

@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _entries: dict[tuple[str, Hashable], Any] = {}
+#: Bumped by every :func:`discard`: a view holding an entry compares it to know it is stale.
+generation = 0
 
 
 def get_or_create(kind: str, key: Hashable, factory: Callable[[], T]) -> T:
@@ -48,7 +50,9 @@ def discard(kind: str | None = None) -> None:
     Used after a SnapStart restore, where pooled connections and cached data are invalid,
     and by tests.
     """
+    global generation
     with _lock:
+        generation += 1
         doomed = [(k, v) for k, v in _entries.items() if kind is None or k[0] == kind]
         for k, _ in doomed:
             del _entries[k]

@@ -22,7 +22,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_subcommands_are_wired() -> None:
-    assert set(COMMANDS) == {"apigw-config", "cloudfront-policy", "cloudfront-invalidate"}
+    assert set(COMMANDS) == {
+        "apigw-config",
+        "cloudfront-policy",
+        "cloudfront-invalidate",
+        "create-table",
+    }
     help_text = build_parser().format_help()
     assert all(name in help_text for name in COMMANDS)
 

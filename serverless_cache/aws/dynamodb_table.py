@@ -8,12 +8,12 @@ an existing table is checked and its TTL setting completed, not recreated.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from serverless_cache.aws.templates import render
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.tiers.dynamodb import DEFAULT_TABLE, EXPIRES, KEY
 
@@ -179,41 +179,13 @@ def cloudformation_resource(
     resources = {
         "Resources": {logical_id: {"Type": "AWS::DynamoDB::Table", "Properties": properties}}
     }
-    if fmt == "json":
-        return json.dumps(resources, indent=2)
-    if fmt != "yaml":
-        raise ConfigurationError(f"template format must be 'yaml' or 'json', got {fmt!r}")
-    return "\n".join(_yaml_lines(resources, 0))
-
-
-def _yaml_lines(value: Any, indent: int) -> list[str]:
-    """Block YAML for the nested dicts, lists and scalars of a template (no PyYAML needed)."""
-    pad = "  " * indent
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if isinstance(inner, dict | list):
-                lines.append(f"{pad}{key}:")
-                lines.extend(_yaml_lines(inner, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {_yaml_scalar(inner)}")
-    else:
-        for element in value:
-            inner_lines = _yaml_lines(element, indent + 1)
-            lines.append(f"{pad}- {inner_lines[0].lstrip()}")
-            lines.extend(inner_lines[1:])
-    return lines
-
-
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(str(value))
+    return render(resources, fmt).rstrip("\n")
 
 
 # -- the `serverless-cache create-table` subcommand -------------------------------------------
+HELP = "create the DynamoDB cache table (idempotent, TTL enabled) or print its template"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``serverless-cache create-table``."""
     parser.description = (

@@ -319,11 +319,21 @@ class RedisTier(Tier):
         prefix: str = "",
     ) -> None:
         super().__init__(codec, stats)
-        self.client = client
+        self._client = client
+        self._generation = registry.generation
         self.resilience = resilience
         self.name = name
         self.prefix = prefix
         self._guard: Guard | None = None
+
+    @property
+    def client(self) -> RedisClient:
+        """The shared client, fetched again once the registry was discarded (SnapStart)."""
+        if self._generation != registry.generation:
+            self._generation = registry.generation
+            self._client = redis_client(self._client.urls, self._client.settings, self.resilience)
+            self._guard = None
+        return self._client
 
     @classmethod
     def from_options(
@@ -354,12 +364,13 @@ class RedisTier(Tier):
         return f"<RedisTier {self.name!r} prefix={self.prefix!r} {self.client!r}>"
 
     def _run(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
+        client = self.client  # first: after a registry discard this also drops the old guard
         guard = self._guard
         if guard is None:
             guard = self._guard = Guard(
                 f"redis cache {self.name!r}",
                 self.resilience,
-                self.client.breaker,
+                client.breaker,
                 self.stats,
                 store_errors(),
             )

@@ -8,7 +8,9 @@ import uuid
 
 import boto3
 import pytest
+import yaml
 
+from serverless_cache import cli
 from serverless_cache.aws import dynamodb_table
 from serverless_cache.aws.dynamodb_table import cloudformation_resource, create_table
 from serverless_cache.errors import ConfigurationError
@@ -59,23 +61,7 @@ def test_cloudformation_resource() -> None:
     assert table["Type"] == "AWS::DynamoDB::Table"
     assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "e", "Enabled": True}
-    assert cloudformation_resource("my-cache").splitlines() == [
-        "Resources:",
-        "  ServerlessCacheTable:",
-        '    Type: "AWS::DynamoDB::Table"',
-        "    Properties:",
-        '      TableName: "my-cache"',
-        '      BillingMode: "PAY_PER_REQUEST"',
-        "      AttributeDefinitions:",
-        '        - AttributeName: "k"',
-        '          AttributeType: "S"',
-        "      KeySchema:",
-        '        - AttributeName: "k"',
-        '          KeyType: "HASH"',
-        "      TimeToLiveSpecification:",
-        '        AttributeName: "e"',
-        "        Enabled: true",
-    ]
+    assert yaml.safe_load(cloudformation_resource("my-cache")) == resource
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -96,8 +82,8 @@ def test_console_command(
         "--endpoint-url",
         dynamodb_server.endpoint_url,
     )
-    assert dynamodb_table.run(parse(*argv)) == 0
-    assert dynamodb_table.run(parse(*argv)) == 0
+    assert cli.main(["create-table", *argv]) == 0
+    assert cli.main(["create-table", *argv]) == 0
     out = capsys.readouterr().out.splitlines()
     assert f"{name!r} created" in out[0] and f"{name!r} already exists" in out[1]
     assert dynamodb_table.run(parse("--table-name", name, "--print-template", "json")) == 0

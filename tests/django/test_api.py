@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 from django.views.decorators.cache import cache_page
 
+from tests.fixtures.dynamodb_servers import REGION, table_on
+
 CacheFactory = Callable[..., BaseCache]
 
 #: Backend name -> function of the pytest request giving the CACHES entry (servers via fixtures).
@@ -36,7 +38,19 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
         "LOCATION": request.getfixturevalue("redis_cluster_urls"),
         "OPTIONS": {"CLUSTER": True},
     },
+    "dynamodb-moto": lambda request: dynamodb_backend(request, "moto"),
+    "dynamodb-dynalite": lambda request: dynamodb_backend(request, "dynalite"),
 }
+
+
+def dynamodb_backend(request: pytest.FixtureRequest, kind: str) -> dict[str, Any]:
+    server, table = table_on(request, kind)
+    options = {"REGION_NAME": REGION, "ENDPOINT_URL": server.endpoint_url}
+    return {
+        "BACKEND": "serverless_cache.django.DynamoDBCache",
+        "LOCATION": table,
+        "OPTIONS": options,
+    }
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -90,4 +90,4 @@ def test_management_command_twice(
         assert caches["default"].get("k") == "v"
     out = capsys.readouterr().out
     assert "'django-made-table' created" in out and "'django-made-table' already exists" in out
-    assert 'TableName: "django-made-table"' in out
+    assert "TableName: django-made-table" in out

@@ -513,3 +513,13 @@ def test_warm_on_a_dead_store_does_not_raise(closed_port: int) -> None:
     tier = RedisTier.from_options(f"redis://127.0.0.1:{closed_port}", {**FAST})
     tier.warm()
     assert tier.stats.errors == 1
+
+
+def test_a_view_outliving_a_registry_discard_uses_the_new_client(redis_server: RedisServer) -> None:
+    tier = RedisTier.from_options(redis_server.url, {})
+    tier.warm()
+    old = tier.client
+    registry.discard()
+    tier.warm()
+    assert tier.client is not old
+    assert registry.entries("redis") == [tier.client]
