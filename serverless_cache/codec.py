@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from serverless_cache.errors import DecodeError
+from serverless_cache.errors import ConfigurationError, DecodeError
 from serverless_cache.options import require_choice, require_int
 
 _PICKLE = 0x01
@@ -45,7 +45,7 @@ class CodecSettings:
         if self.signing_key is not None and not (
             isinstance(self.signing_key, str | bytes) and self.signing_key
         ):
-            raise ValueError("option SIGNING_KEY must be a non-empty str or bytes, or None")
+            raise ConfigurationError("option SIGNING_KEY must be a non-empty str or bytes, or None")
 
     def __repr__(self) -> str:
         signed = "set" if self.signing_key else "None"

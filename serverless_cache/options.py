@@ -37,7 +37,7 @@ def parse_options(
         if name in ignore:
             continue
         if name not in owners:
-            known = ", ".join(sorted(n.upper() for n in owners))
+            known = ", ".join(sorted(n.upper() if str(raw_name).isupper() else n for n in owners))
             raise ConfigurationError(
                 f"{where}: unknown option {raw_name!r}; known options: {known}"
             )

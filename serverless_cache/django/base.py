@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache.tiers.base import MISSING, Tier
 
@@ -48,7 +48,12 @@ class TierCache(BaseCache):
 
     def make_and_validate_key(self, key: Any, version: int | None = None) -> str:
         """Django's key, validated by a cheap check first and Django's own only if it fails."""
-        key = self.key_func(key, self.key_prefix, self.version if version is None else version)
+        if version is None:
+            version = self.version
+        if self.key_func is default_key_func:
+            key = f"{self.key_prefix}:{version}:{key}"
+        else:
+            key = self.key_func(key, self.key_prefix, version)
         if len(key) > _MAX_KEY_LENGTH or not key.isprintable() or " " in key:
             self.validate_key(key)
         return key  # type: ignore[no-any-return]

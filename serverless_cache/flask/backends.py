@@ -16,13 +16,14 @@ from serverless_cache.tiers.memory import MemoryTier
 class ExecutionContextCache(TierCache):
     """In-process LRU + TTL cache that survives warm invocations.
 
-    ``CACHE_OPTIONS``: ``name`` (the shared store; default ``"default"``), ``max_entries``
-    (default ``CACHE_THRESHOLD`` when set), ``max_bytes`` and the codec options.
+    ``CACHE_OPTIONS``: ``name`` (the process-wide store; default ``"flask"``, use the same name
+    as a Django ``LOCATION`` to share one), ``max_entries`` (default ``CACHE_THRESHOLD``),
+    ``max_bytes`` and the codec options.
     """
 
     @classmethod
     def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        name = options.pop("name", "default")
+        name = options.pop("name", "flask")
         if config.get("CACHE_THRESHOLD") and not any(k.lower() == "max_entries" for k in options):
             options["max_entries"] = config["CACHE_THRESHOLD"]
         return MemoryTier.from_options(name, options, where="CACHE_OPTIONS")

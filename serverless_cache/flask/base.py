@@ -19,6 +19,10 @@ from serverless_cache.tiers.base import MISSING, Tier
 Timeout = int | dt.timedelta | None
 
 
+def _seconds_to_ttl(seconds: int) -> float | None:
+    return None if seconds == 0 else float(seconds) if seconds > 0 else -1.0
+
+
 class TierCache(BaseCache):  # type: ignore[misc]
     """A Flask-Caching backend whose storage is a Tier built by :meth:`build_tier`."""
 
@@ -32,6 +36,7 @@ class TierCache(BaseCache):  # type: ignore[misc]
         super().__init__(self._to_seconds(default_timeout), ignore_delete_many_errors)
         self._tier = tier
         self.key_prefix = key_prefix or ""
+        self._default_ttl = _seconds_to_ttl(self.default_timeout)
 
     @classmethod
     def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
@@ -56,8 +61,9 @@ class TierCache(BaseCache):  # type: ignore[misc]
 
     def _ttl(self, timeout: Timeout) -> float | None:
         """cachelib timeout -> tier ttl: None = default, 0 = forever, < 0 = expire now."""
-        seconds = self._normalize_timeout(timeout)
-        return None if seconds == 0 else float(seconds) if seconds > 0 else -1.0
+        if timeout is None:
+            return self._default_ttl
+        return _seconds_to_ttl(self._to_seconds(timeout))
 
     def get(self, key: str) -> Any:
         return self._tier.get(self.key_prefix + key)

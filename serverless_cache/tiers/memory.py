@@ -12,6 +12,7 @@ the GIL. Every write, eviction and byte count change happens under one lock.
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 import threading
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.options import parse_options, require_int
 from serverless_cache.tiers.base import MISSING, Tier, logger
 
-_IMMUTABLE = (int, float, bool, str, bytes, type(None))
+_IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
 #: Rough per-entry overhead (dict slot, tuple, key) counted against MAX_BYTES.
 ENTRY_OVERHEAD = 100
 
@@ -57,6 +58,8 @@ class MemoryStore:
 
     def __init__(self, settings: MemorySettings) -> None:
         self.settings = settings
+        self.max_entries = settings.max_entries
+        self.max_bytes = settings.max_bytes
         self.data: OrderedDict[str, _Entry] = OrderedDict()
         self.lock = threading.Lock()
         self.total_bytes = 0
@@ -91,17 +94,18 @@ class MemoryStore:
             return self.put_locked(key, entry)
 
     def put_locked(self, key: str, entry: _Entry) -> bool:
-        old = self.data.pop(key, None)
+        data = self.data
+        old = data.pop(key, None)
         if old is not None:
             self.total_bytes -= old.size
-        if entry.size > self.settings.max_bytes:
+        if entry.size > self.max_bytes:
             return False
-        if len(self.data) >= self.settings.max_entries:
+        if len(data) >= self.max_entries:
             self._cull()
-        self.data[key] = entry
+        data[key] = entry
         self.total_bytes += entry.size
-        while self.total_bytes > self.settings.max_bytes:
-            _, evicted = self.data.popitem(last=False)
+        while self.total_bytes > self.max_bytes:
+            _, evicted = data.popitem(last=False)
             self.total_bytes -= evicted.size
         return True
 
@@ -110,7 +114,7 @@ class MemoryStore:
         now = time()
         for key in [k for k, e in self.data.items() if e.expires_at <= now]:
             self.total_bytes -= self.data.pop(key).size
-        if len(self.data) < self.settings.max_entries:
+        if len(self.data) < self.max_entries:
             return
         frequency = self.settings.cull_frequency
         if frequency == 0:
@@ -152,6 +156,12 @@ class MemoryTier(Tier):
     def __init__(self, store: MemoryStore, codec: Codec, stats: TierStats) -> None:
         super().__init__(codec, stats)
         self.store = store
+        settings = codec.settings
+        self._pickle_protocol = settings.pickle_protocol
+        # Nothing to sign or compress in process memory unless asked: plain pickle is faster.
+        self._plain_pickle = settings.serializer == "pickle" and not (
+            settings.signing_key or settings.compress_min_bytes is not None
+        )
 
     @classmethod
     def from_options(
@@ -163,14 +173,23 @@ class MemoryTier(Tier):
 
     # -- encoding --------------------------------------------------------------------------
     def _entry(self, value: Any, ttl: float | None) -> _Entry:
+        # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
         expires_at = math.inf if ttl is None else time() + ttl
-        if isinstance(value, _IMMUTABLE):
-            return _Entry(value, expires_at, sys.getsizeof(value) + ENTRY_OVERHEAD, False)
-        payload = self.codec.dumps(value)
-        return _Entry(payload, expires_at, len(payload) + ENTRY_OVERHEAD, True)
+        if type(value) in _IMMUTABLE:
+            size = sys.getsizeof(value) + ENTRY_OVERHEAD
+            return tuple.__new__(_Entry, (value, expires_at, size, False))
+        if self._plain_pickle:
+            payload = pickle.dumps(value, self._pickle_protocol)
+        else:
+            payload = self.codec.dumps(value)
+        return tuple.__new__(_Entry, (payload, expires_at, len(payload) + ENTRY_OVERHEAD, True))
 
     def _value(self, key: str, entry: _Entry) -> Any:
-        return self.decode(key, entry.value) if entry.encoded else entry.value
+        if not entry.encoded:
+            return entry.value
+        if self._plain_pickle:
+            return pickle.loads(entry.value)
+        return self.decode(key, entry.value)
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -178,7 +197,7 @@ class MemoryTier(Tier):
         if entry is None:
             self.stats.misses += 1
             return default
-        value = self.decode(key, entry.value) if entry.encoded else entry.value
+        value = self._value(key, entry) if entry.encoded else entry.value
         if value is MISSING:
             self.stats.misses += 1
             return default

@@ -1,0 +1,36 @@
+"""A small harness for side-by-side timing: contenders run in interleaved rounds.
+
+Interleaving means a noisy moment on the machine hits every contender alike; the median of the
+rounds ignores outliers; ratios to a baseline measured in the same run are what we quote.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def compare(
+    title: str,
+    contenders: dict[str, Callable[[], object]],
+    baseline: str,
+    *,
+    rounds: int = 15,
+    calls: int = 5_000,
+) -> dict[str, float]:
+    """Time ``calls`` calls of each contender per round; print and return median ns per call."""
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.perf_counter_ns()
+            for _ in range(calls):
+                fn()
+            samples[name].append((time.perf_counter_ns() - start) / calls)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"\n{title}")
+    print(f"  {'contender':<44} {'median':>12} {'vs ' + baseline:>22}")
+    for name, median in medians.items():
+        ratio = medians[baseline] / median
+        print(f"  {name:<44} {median / 1000:>9.3f} us {ratio:>20.2f}x faster")
+    return medians

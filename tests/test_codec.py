@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import pickle
+import threading
+from typing import Any
+
+import pytest
+
+from serverless_cache.codec import Codec, CodecSettings
+from serverless_cache.errors import ConfigurationError, DecodeError
+
+CALLS: list[str] = []
+
+
+def record_call() -> str:
+    CALLS.append("unpickled")
+    return "pwned"
+
+
+class Exploit:
+    """Unpickling this runs record_call: the shape of a real pickle attack."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (record_call, ())
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, 1.5, "text", b"bytes", [1, {"a": (2, 3)}], {"nested": {"x": None}}]
+)
+def test_round_trip(value: Any) -> None:
+    codec = Codec()
+    assert codec.loads(codec.dumps(value)) == value
+
+
+@pytest.mark.parametrize("value", [0, 42, -7, 2**70])
+def test_integers_are_plain_digits_so_stores_can_increment_them(value: int) -> None:
+    codec = Codec(CodecSettings(signing_key="k"))
+    assert codec.dumps(value) == str(value).encode()
+    assert codec.loads(b"%d" % (value + 1)) == value + 1
+
+
+def test_bool_is_not_stored_as_an_integer() -> None:
+    codec = Codec()
+    assert codec.loads(codec.dumps(True)) is True
+
+
+def test_compression_above_threshold_only() -> None:
+    codec = Codec(CodecSettings(compress_min_bytes=100))
+    small, large = "x" * 10, "x" * 10_000
+    assert len(codec.dumps(large)) < 200
+    assert codec.loads(codec.dumps(large)) == large
+    assert codec.dumps(small) == Codec().dumps(small)
+
+
+def test_json_serializer() -> None:
+    codec = Codec(CodecSettings(serializer="json", compress_min_bytes=0))
+    assert codec.loads(codec.dumps({"a": [1, 2]})) == {"a": [1, 2]}
+    with pytest.raises(TypeError):
+        codec.dumps({1, 2})
+
+
+def test_signed_round_trip_and_tamper_rejected_before_unpickling() -> None:
+    codec = Codec(CodecSettings(signing_key="secret"))
+    payload = codec.dumps({"user": 1})
+    assert codec.loads(payload) == {"user": 1}
+
+    forged = payload[:33] + b"\x01" + pickle.dumps(Exploit())
+    with pytest.raises(DecodeError, match="signature"):
+        codec.loads(forged)
+    flipped = bytearray(payload)
+    flipped[-1] ^= 1
+    with pytest.raises(DecodeError, match="signature"):
+        codec.loads(bytes(flipped))
+    assert CALLS == []
+
+
+def test_unsigned_payload_rejected_when_signing_is_on() -> None:
+    unsigned = Codec().dumps(Exploit())
+    with pytest.raises(DecodeError, match="not signed"):
+        Codec(CodecSettings(signing_key=b"secret")).loads(unsigned)
+    assert CALLS == []
+
+
+def test_value_signed_with_another_key_is_rejected() -> None:
+    theirs = Codec(CodecSettings(signing_key="theirs")).dumps("x")
+    with pytest.raises(DecodeError):
+        Codec(CodecSettings(signing_key="ours")).loads(theirs)
+    with pytest.raises(DecodeError, match="no SIGNING_KEY"):
+        Codec().loads(theirs)
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x01garbage", b"\x7fxyz", b"12x", b"\x11notzlib"])
+def test_garbage_is_a_decode_error(payload: bytes) -> None:
+    with pytest.raises(DecodeError):
+        Codec().loads(payload)
+
+
+def test_unpicklable_value_raises_the_pickling_error() -> None:
+    with pytest.raises((pickle.PicklingError, TypeError)):
+        Codec().dumps(threading.Lock())
+
+
+def test_repr_hides_the_signing_key() -> None:
+    assert "hunter2" not in repr(CodecSettings(signing_key="hunter2"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"serializer": "yaml"},
+        {"compress_min_bytes": -1},
+        {"signing_key": ""},
+        {"compress_level": "9"},
+    ],
+)
+def test_bad_options_name_the_option(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        CodecSettings(**options)
