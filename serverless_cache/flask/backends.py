@@ -6,10 +6,12 @@ Use the import path as ``CACHE_TYPE``, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from serverless_cache.flask.base import TierCache
+from serverless_cache.flask.base import TierCache, Timeout
 from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 
 
@@ -27,3 +29,28 @@ class ExecutionContextCache(TierCache):
         if config.get("CACHE_THRESHOLD") and not any(k.lower() == "max_entries" for k in options):
             options["max_entries"] = config["CACHE_THRESHOLD"]
         return MemoryTier.from_options(name, options, where="CACHE_OPTIONS")
+
+
+class LayeredCache(TierCache):
+    """An execution-context L1 in front of shared tiers (Redis, DynamoDB), fastest first.
+
+    ``CACHE_OPTIONS``: ``name`` (the cache's L1 store and metrics name; default ``"flask"``),
+    ``TIERS`` and the layered settings, as for Django's ``LayeredCache``. ``get_or_set``
+    computes a missing value once per process, or once across instances with ``LEASE``.
+    """
+
+    _tier: LayeredTier
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        name = options.pop("name", "flask")
+        key_prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return LayeredTier.from_options(name, options, key_prefix=key_prefix, where="CACHE_OPTIONS")
+
+    def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
+        """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
+        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
+
+    def invalidate_all(self) -> bool:
+        """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
+        return self._tier.invalidate_all()
