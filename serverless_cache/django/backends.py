@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.cache.backends.base import default_key_func
+
 from serverless_cache.django.base import DEFAULT_TIMEOUT, DJANGO_OPTIONS, TierCache
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.layered import LayeredTier
@@ -39,8 +41,16 @@ class LayeredCache(TierCache):
 
     def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
         return LayeredTier.from_options(
-            location or "default", options, key_prefix=self.key_prefix, ignore=DJANGO_OPTIONS
+            location or "default", options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
         )
+
+    def _clear_prefix(self) -> str:
+        """The start of every key of this cache, which the shared tiers' clear() removes."""
+        if not self.key_prefix:
+            return ""
+        if self.key_func is default_key_func:
+            return f"{self.key_prefix}:"
+        return str(self.key_prefix)
 
     def get_or_set(
         self,

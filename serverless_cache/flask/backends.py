@@ -44,8 +44,8 @@ class LayeredCache(TierCache):
     @classmethod
     def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
         name = options.pop("name", "flask")
-        key_prefix = config.get("CACHE_KEY_PREFIX") or ""
-        return LayeredTier.from_options(name, options, key_prefix=key_prefix, where="CACHE_OPTIONS")
+        prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return LayeredTier.from_options(name, options, prefix=prefix, where="CACHE_OPTIONS")
 
     def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""

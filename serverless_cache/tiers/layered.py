@@ -114,15 +114,13 @@ def tier_class(name: str) -> type[Tier]:
     return cls
 
 
-def build_tier(spec: TierSpec, name: str, key_prefix: str, where: str) -> Tier:
+def build_tier(spec: TierSpec, name: str, prefix: str, where: str) -> Tier:
     """Build one tier through its own ``from_options`` constructor."""
     cls = tier_class(spec.tier)
     from_options: Callable[..., Tier] = cls.from_options  # type: ignore[attr-defined]
     if cls.kind == "memory":
         return from_options(spec.location or name, dict(spec.options), where=where)
-    return from_options(
-        spec.location, dict(spec.options), where=where, name=name, key_prefix=key_prefix
-    )
+    return from_options(spec.location, dict(spec.options), where=where, name=name, prefix=prefix)
 
 
 class _Flight:
@@ -179,7 +177,7 @@ class LayeredTier(Tier):
         settings: LayeredSettings,
         *,
         name: str = "default",
-        key_prefix: str = "",
+        prefix: str = "",
     ) -> None:
         if len(tiers) < 2 or len(caps) != len(tiers):
             raise ConfigurationError("a layered tier needs at least two tiers and one cap each")
@@ -191,7 +189,7 @@ class LayeredTier(Tier):
         self.name = name
         self.first = self.tiers[0]
         self.last = self.tiers[-1]
-        self.epoch_key = key_prefix + EPOCH_SUFFIX
+        self.epoch_key = prefix + EPOCH_SUFFIX
         # The epoch matters only to in-process tiers; shared ones are emptied by clear() itself.
         self.local_tiers = [t for t in self.tiers[:-1] if not t.blocking]
         self.state: LayeredState = registry.get_or_create("layered", name, LayeredState)
@@ -204,7 +202,7 @@ class LayeredTier(Tier):
         name: str,
         options: Mapping[str, Any] | None,
         *,
-        key_prefix: str = "",
+        prefix: str = "",
         where: str = "OPTIONS",
         ignore: frozenset[str] = frozenset(),
     ) -> LayeredTier:
@@ -222,11 +220,11 @@ class LayeredTier(Tier):
             if not isinstance(raw, Mapping):
                 raise ConfigurationError(f"{at} must be a dict with TIER, LOCATION, OPTIONS, CAP")
             (spec,) = parse_options(raw, TierSpec, where=at)
-            tier = build_tier(spec, name, key_prefix, f"{at}['OPTIONS']")
+            tier = build_tier(spec, name, prefix, f"{at}['OPTIONS']")
             tiers.append(tier)
             is_upper_local = index < len(settings.tiers) - 1 and not tier.blocking
             caps.append(DEFAULT_LOCAL_CAP if spec.cap is None and is_upper_local else spec.cap)
-        return cls(tiers, caps, settings, name=name, key_prefix=key_prefix)
+        return cls(tiers, caps, settings, name=name, prefix=prefix)
 
     # -- epoch -----------------------------------------------------------------------------
     def _check_epoch(self) -> None:

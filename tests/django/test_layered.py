@@ -107,7 +107,7 @@ def test_epoch_key_uses_the_key_prefix_and_invalidate_all_reaches_other_instance
     a.set("k", "v")
     assert b.get("k") == "v"
     assert a.invalidate_all() is True
-    assert shared_tier(a).get("site" + EPOCH_SUFFIX) is not None
+    assert shared_tier(a).get("site:" + EPOCH_SUFFIX) is not None
     time.sleep(0.25)
     b.get("other")
     assert isinstance(b.tier, LayeredTier)
