@@ -1,18 +1,39 @@
-"""Per-tier cache counters, process-wide, readable as a plain dict.
+"""Per-tier cache counters and latencies, process-wide; one report per Lambda invocation.
 
 Counters are plain integer attributes bumped without a lock: under concurrent threads a few
 increments can be lost, which is the usual trade for metrics on a hot path.
+
+At the end of each invocation :func:`flush_invocation` turns what happened since the previous
+flush into a plain dict (for the app's own logging) and, when enabled, prints it as one
+CloudWatch Embedded Metric Format (EMF) JSON line, which Lambda's log pipeline turns into
+metrics without an API call. EMF is on by default only inside Lambda.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import threading
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+#: The counters of every tier, in report order.
+COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions", "connections")
+#: Latency samples kept per tier between two flushes (EMF accepts 100 values per metric).
+LATENCY_SAMPLES = 100
+#: EMF metric names and units of the counters.
+_EMF_NAMES = {name: name.capitalize() for name in COUNTERS}
 
 
 @dataclass
 class TierStats:
-    """Counters of one tier of one cache."""
+    """Counters of one tier of one cache, and latency samples of its store calls.
+
+    ``connections`` counts connections or clients the tier opened. Latency is recorded by
+    network tiers per store round trip; in-process reads take microseconds and are not timed.
+    """
 
     hits: int = 0
     misses: int = 0
@@ -20,13 +41,23 @@ class TierStats:
     deletes: int = 0
     errors: int = 0
     promotions: int = 0
+    connections: int = 0
+    latency_ms: list[float] = field(default_factory=list, repr=False, compare=False)
+
+    def observe(self, seconds: float) -> None:
+        """Record one store call's duration (the first LATENCY_SAMPLES since the last flush)."""
+        if len(self.latency_ms) < LATENCY_SAMPLES:
+            self.latency_ms.append(seconds * 1000.0)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The counters (cumulative since the process started or the last reset)."""
+        return {name: getattr(self, name) for name in COUNTERS}
 
 
 _lock = threading.Lock()
 _stats: dict[tuple[str, str], TierStats] = {}
+#: Counter values at the last flush, so that each invocation reports its own deltas.
+_flushed: dict[tuple[str, str], dict[str, int]] = {}
 
 
 def stats_for(cache: str, tier: str) -> TierStats:
@@ -49,8 +80,183 @@ def snapshot() -> dict[str, dict[str, dict[str, int]]]:
 
 
 def reset() -> None:
-    """Zero every counter (tests, or the start of a measured run)."""
+    """Zero every counter and forget the EMF settings (tests, or the start of a measured run)."""
+    global _emf, _last_report
+    _emf = _last_report = None
     with _lock:
         for stats in _stats.values():
-            for name in asdict(stats):
+            for name in COUNTERS:
                 setattr(stats, name, 0)
+            stats.latency_ms.clear()
+        _flushed.clear()
+    _context.invocations = 0
+
+
+# -- execution context ---------------------------------------------------------------------
+@dataclass
+class _ExecutionContext:
+    """How many invocations this execution environment has served (since a restore)."""
+
+    invocations: int = 0
+
+
+_context = _ExecutionContext()
+
+
+def begin_invocation() -> bool:
+    """Count an invocation; True when the execution context is reused (not a cold start)."""
+    _context.invocations += 1
+    return _context.invocations > 1
+
+
+def context_reused() -> bool:
+    """Whether the current invocation runs in an execution context that served one before."""
+    return _context.invocations > 1
+
+
+def forget_context() -> None:
+    """Treat the next invocation as a cold one (after a SnapStart restore)."""
+    _context.invocations = 0
+
+
+# -- per-invocation report -----------------------------------------------------------------
+def invocation_metrics(*, warmup: bool = False) -> dict[str, Any]:
+    """What happened since the last flush, as a plain dict; does not reset anything.
+
+    ``{"cold_start": bool, "context_reused": bool, "warmup": bool, "invocation": n,
+    "caches": {alias: {tier: {"hits": n, ..., "latency_ms": [...]}}}}``: counters are deltas
+    since the previous flush; latency samples are in milliseconds.
+    """
+    with _lock:
+        items = list(_stats.items())
+    caches: dict[str, dict[str, dict[str, Any]]] = {}
+    for key, stats in items:
+        before = _flushed.get(key, {})
+        entry: dict[str, Any] = {
+            name: getattr(stats, name) - before.get(name, 0) for name in COUNTERS
+        }
+        entry["latency_ms"] = [round(sample, 3) for sample in stats.latency_ms]
+        caches.setdefault(key[0], {})[key[1]] = entry
+    reused = context_reused()
+    return {
+        "cold_start": not reused,
+        "context_reused": reused,
+        "warmup": warmup,
+        "invocation": _context.invocations,
+        "caches": caches,
+    }
+
+
+def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
+    """End the invocation's report: return it, print it as EMF if enabled, start the next."""
+    global _last_report
+    report = _last_report = invocation_metrics(warmup=warmup)
+    with _lock:
+        for key, stats in _stats.items():
+            _flushed[key] = stats.as_dict()
+            stats.latency_ms.clear()
+    settings = emf_settings()
+    if settings.enabled:
+        settings.stream.write(json.dumps(emf_document(report, settings)) + "\n")
+        settings.stream.flush()
+    return report
+
+
+_last_report: dict[str, Any] | None = None
+
+
+def last_report() -> dict[str, Any] | None:
+    """The report of the last flushed invocation (None before the first)."""
+    return _last_report
+
+
+# -- CloudWatch Embedded Metric Format -----------------------------------------------------
+@dataclass
+class EmfSettings:
+    """Where and how the EMF line is written; see :func:`configure_emf`."""
+
+    enabled: bool = False
+    namespace: str = "ServerlessCache"
+    dimensions: dict[str, str] = field(default_factory=dict)
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+_emf: EmfSettings | None = None
+
+
+def configure_emf(
+    *,
+    enabled: bool | None = None,
+    namespace: str | None = None,
+    dimensions: dict[str, str] | None = None,
+    stream: TextIO | None = None,
+) -> EmfSettings:
+    """Set the EMF output; arguments left as None keep their environment-derived default.
+
+    Defaults: enabled when ``SERVERLESS_CACHE_EMF`` says so ("1"/"0"), otherwise exactly when
+    running in Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set); namespace from
+    ``SERVERLESS_CACHE_EMF_NAMESPACE`` or "ServerlessCache"; dimensions ``FunctionName`` (in
+    Lambda) plus the ones given here; the stream is stdout, which Lambda sends to CloudWatch.
+    """
+    global _emf
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if enabled is None:
+        flag = os.environ.get("SERVERLESS_CACHE_EMF", "").strip().lower()
+        enabled = flag in ("1", "true", "yes", "on") if flag else bool(function_name)
+    base = {"FunctionName": function_name} if function_name else {}
+    _emf = EmfSettings(
+        enabled=enabled,
+        namespace=namespace
+        or os.environ.get("SERVERLESS_CACHE_EMF_NAMESPACE")
+        or EmfSettings.namespace,
+        dimensions={**base, **(dimensions or {})},
+        stream=stream or sys.stdout,
+    )
+    return _emf
+
+
+def emf_settings() -> EmfSettings:
+    """The EMF settings in force (from the environment until :func:`configure_emf` is called)."""
+    return _emf or configure_emf()
+
+
+def emf_document(report: dict[str, Any], settings: EmfSettings | None = None) -> dict[str, Any]:
+    """The EMF object for one invocation report (see :func:`invocation_metrics`).
+
+    One document per invocation, so each cache alias and tier is in the metric name:
+    ``"<alias>.<tier>.Hits"`` (Count), ... and ``"<alias>.<tier>.Latency"`` (Milliseconds, a
+    list of samples), plus ``ColdStart`` and ``ContextReused`` (0 or 1), under the configured
+    namespace and dimensions.
+    """
+    settings = settings or emf_settings()
+    values: dict[str, Any] = {
+        "ColdStart": int(report["cold_start"]),
+        "ContextReused": int(report["context_reused"]),
+    }
+    definitions = [{"Name": name, "Unit": "Count"} for name in values]
+    for alias, tiers in sorted(report["caches"].items()):
+        for tier, entry in sorted(tiers.items()):
+            for counter in COUNTERS:
+                name = f"{alias}.{tier}.{_EMF_NAMES[counter]}"
+                values[name] = entry[counter]
+                definitions.append({"Name": name, "Unit": "Count"})
+            if entry["latency_ms"]:
+                name = f"{alias}.{tier}.Latency"
+                values[name] = entry["latency_ms"]
+                definitions.append({"Name": name, "Unit": "Milliseconds"})
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": settings.namespace,
+                    "Dimensions": [sorted(settings.dimensions)],
+                    "Metrics": definitions,
+                }
+            ],
+        },
+        **settings.dimensions,
+        **values,
+        "Warmup": report["warmup"],
+        "Invocation": report["invocation"],
+    }

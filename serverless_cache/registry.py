@@ -36,6 +36,12 @@ def entries(kind: str | None = None) -> list[Any]:
         return [v for (k, _), v in _entries.items() if kind is None or k == kind]
 
 
+def kinds() -> set[str]:
+    """The kinds of the live entries ("memory", "redis"...)."""
+    with _lock:
+        return {kind for kind, _ in _entries}
+
+
 def discard(kind: str | None = None) -> None:
     """Forget entries (all or one kind), calling ``close()`` on those that have it.
 

@@ -116,9 +116,11 @@ class Guard:
                 f"{self.name}: not called after {self.breaker.failures} consecutive failures; "
                 f"the circuit breaker retries within {self.settings.breaker_cooldown:g}s"
             )
+        started = time.perf_counter()
         try:
             result = fn()
         except self.errors as exc:
+            self.stats.observe(time.perf_counter() - started)
             self.breaker.record_failure()
             self.stats.errors += 1
             self._log(operation, exc)
@@ -129,6 +131,7 @@ class Guard:
                 "store is reachable from this function, or set FAIL_OPEN to True to treat "
                 "failures as misses"
             ) from exc
+        self.stats.observe(time.perf_counter() - started)
         self.breaker.record_success()
         return result
 

@@ -8,7 +8,11 @@ import pytest
 
 from serverless_cache import metrics, registry
 
-pytest_plugins = ["tests.fixtures.redis_servers", "tests.fixtures.dynamodb_servers"]
+pytest_plugins = [
+    "tests.fixtures.redis_servers",
+    "tests.fixtures.dynamodb_servers",
+    "tests.fixtures.moto_server",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from django.core.cache.backends.base import default_key_func
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from serverless_cache.django.base import DEFAULT_TIMEOUT, DJANGO_OPTIONS, TierCache
+from serverless_cache.django.base import DJANGO_OPTIONS, TierCache
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
+from serverless_cache.tiers.redis import RedisLock, RedisTier, glob_escape
 
 R = TypeVar("R")
 
@@ -24,6 +25,67 @@ class ExecutionContextCache(TierCache):
 
     def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
         return MemoryTier.from_options(location or "default", options)
+
+
+class RedisCache(TierCache):
+    """Redis / Valkey / ElastiCache; one connection pool per process, whatever Django does.
+
+    ``LOCATION``: a ``redis://``, ``rediss://`` or ``unix://`` URL (user, password and db in
+    the URL), or several: the first is the primary, the others replicas that serve reads.
+    OPTIONS: ``CONNECT_TIMEOUT``/``SOCKET_TIMEOUT`` (default 1 s), ``CLUSTER``, ``USERNAME``,
+    ``PASSWORD``, ``SSL_CA_CERTS``, ``FAIL_OPEN`` and the breaker options, the codec options.
+
+    ``clear()`` removes only the keys under ``KEY_PREFIX`` when one is set (a custom
+    ``KEY_FUNCTION`` must start keys with it); without a prefix it flushes the database.
+    """
+
+    _tier: RedisTier
+
+    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
+        return RedisTier.from_options(
+            location, options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
+        )
+
+    # -- beyond Django's API ---------------------------------------------------------------
+    def ttl(self, key: Any, version: int | None = None) -> float | None:
+        """Seconds ``key`` has left: None if it never expires, 0.0 if it is absent."""
+        return self._tier.ttl(self.make_and_validate_key(key, version))
+
+    def expire(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        """Give ``key`` a new timeout; False if it is absent."""
+        return self._tier.expire(self.make_and_validate_key(key, version), self._ttl(timeout))
+
+    def persist(self, key: Any, version: int | None = None) -> bool:
+        """Keep ``key`` forever; False if it is absent."""
+        return self._tier.persist(self.make_and_validate_key(key, version))
+
+    def lock(
+        self,
+        key: Any,
+        timeout: float | None = None,
+        blocking_timeout: float | None = None,
+        version: int | None = None,
+    ) -> RedisLock:
+        """A lock shared by every process using this cache: ``with cache.lock("k", 10): ...``."""
+        final = self.make_and_validate_key(key, version)
+        return self._tier.lock(final, timeout, blocking_timeout=blocking_timeout)
+
+    def iter_keys(self, pattern: str, version: int | None = None) -> Iterator[str]:
+        """Keys of this cache matching the glob ``pattern`` (SCAN, never KEYS)."""
+        head, glob = self._glob(pattern, version)
+        for key in self._tier.iter_keys(glob):
+            yield key[len(head) :] if head and key.startswith(head) else key
+
+    def delete_pattern(self, pattern: str, version: int | None = None) -> int:
+        """Delete the keys of this cache matching the glob ``pattern``; how many there were."""
+        return self._tier.delete_pattern(self._glob(pattern, version)[1])
+
+    def _glob(self, pattern: str, version: int | None) -> tuple[str, str]:
+        """The key head Django adds and the SCAN pattern for ``pattern`` under it."""
+        head = self.make_key("", version)
+        if self.make_key(pattern, version) == head + pattern:
+            return head, glob_escape(head) + pattern
+        return "", self.make_key(pattern, version)
 
 
 class LayeredCache(TierCache):
@@ -41,16 +103,8 @@ class LayeredCache(TierCache):
 
     def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
         return LayeredTier.from_options(
-            location or "default", options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
+            location or "layered", options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
         )
-
-    def _clear_prefix(self) -> str:
-        """The start of every key of this cache, which the shared tiers' clear() removes."""
-        if not self.key_prefix:
-            return ""
-        if self.key_func is default_key_func:
-            return f"{self.key_prefix}:"
-        return str(self.key_prefix)
 
     def get_or_set(
         self,

@@ -1,6 +1,15 @@
 """Flask-Caching integration: set ``CACHE_TYPE`` to one of these classes' import paths."""
 
-from serverless_cache.flask.backends import ExecutionContextCache, LayeredCache
+from serverless_cache.flask.backends import ExecutionContextCache, LayeredCache, RedisCache
 from serverless_cache.flask.base import TierCache
+from serverless_cache.flask.edge import EdgeCache, edge_cache, no_edge_cache
 
-__all__ = ["ExecutionContextCache", "LayeredCache", "TierCache"]
+__all__ = [
+    "EdgeCache",
+    "ExecutionContextCache",
+    "LayeredCache",
+    "RedisCache",
+    "TierCache",
+    "edge_cache",
+    "no_edge_cache",
+]

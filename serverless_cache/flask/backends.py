@@ -13,6 +13,7 @@ from serverless_cache.flask.base import TierCache, Timeout
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
+from serverless_cache.tiers.redis import RedisTier
 
 
 class ExecutionContextCache(TierCache):
@@ -31,19 +32,44 @@ class ExecutionContextCache(TierCache):
         return MemoryTier.from_options(name, options, where="CACHE_OPTIONS")
 
 
+class RedisCache(TierCache):
+    """Redis / Valkey / ElastiCache, one connection pool per process.
+
+    The location is ``CACHE_OPTIONS["location"]``, else ``CACHE_REDIS_URL``, else a URL made
+    from ``CACHE_REDIS_HOST``/``PORT``/``PASSWORD``/``DB``. Other ``CACHE_OPTIONS`` are the
+    tier's (timeouts, ``cluster``, ``fail_open``, codec options). ``clear()`` removes only
+    the keys under ``CACHE_KEY_PREFIX`` when one is set, else it flushes the database.
+    """
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        location = options.pop("location", None) or config.get("CACHE_REDIS_URL")
+        if not location:
+            host = config.get("CACHE_REDIS_HOST") or "localhost"
+            port = config.get("CACHE_REDIS_PORT") or 6379
+            location = f"redis://{host}:{port}/{config.get('CACHE_REDIS_DB') or 0}"
+            if config.get("CACHE_REDIS_PASSWORD") and not any(
+                k.lower() == "password" for k in options
+            ):
+                options["password"] = config["CACHE_REDIS_PASSWORD"]
+        prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return RedisTier.from_options(location, options, prefix=prefix, where="CACHE_OPTIONS")
+
+
 class LayeredCache(TierCache):
     """An execution-context L1 in front of shared tiers (Redis, DynamoDB), fastest first.
 
-    ``CACHE_OPTIONS``: ``name`` (the cache's L1 store and metrics name; default ``"flask"``),
-    ``TIERS`` and the layered settings, as for Django's ``LayeredCache``. ``get_or_set``
-    computes a missing value once per process, or once across instances with ``LEASE``.
+    ``CACHE_OPTIONS``: ``name`` (names the cache's L1 store and metrics; default
+    ``"flask-layered"``), ``TIERS`` and the layered settings, as for Django's ``LayeredCache``.
+    ``get_or_set`` computes a missing value once per process, or once across instances with
+    ``LEASE``.
     """
 
     _tier: LayeredTier
 
     @classmethod
     def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        name = options.pop("name", "flask")
+        name = options.pop("name", "flask-layered")
         prefix = config.get("CACHE_KEY_PREFIX") or ""
         return LayeredTier.from_options(name, options, prefix=prefix, where="CACHE_OPTIONS")
 

@@ -52,7 +52,8 @@ class TierCache(BaseCache):  # type: ignore[misc]
         default_timeout = options.pop("default_timeout", 300)
         ignore_errors = options.pop("ignore_delete_many_errors", False)
         key_prefix = options.pop("key_prefix", config.get("CACHE_KEY_PREFIX") or "")
-        tier = cls.build_tier(config, options)
+        # build_tier sees the prefix in effect (a tier's clear() removes only its keys).
+        tier = cls.build_tier({**config, "CACHE_KEY_PREFIX": key_prefix}, options)
         return cls(tier, default_timeout, key_prefix, ignore_errors)
 
     @property

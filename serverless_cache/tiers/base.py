@@ -12,7 +12,9 @@ its store does better.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
@@ -43,6 +45,16 @@ class _Missing:
 
 MISSING: Final = _Missing()
 
+#: Every tier view alive in this process, so the Lambda runtime can warm them all.
+_live_tiers: weakref.WeakSet[Tier] = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def live_tiers() -> list[Tier]:
+    """The tier views alive in this process (every backend built so far and still referenced)."""
+    with _live_lock:
+        return list(_live_tiers)
+
 
 class Tier(ABC):
     """One storage tier. Instances are cheap views; shared state lives in the registry."""
@@ -55,6 +67,8 @@ class Tier(ABC):
     def __init__(self, codec: Codec, stats: TierStats) -> None:
         self.codec = codec
         self.stats = stats
+        with _live_lock:
+            _live_tiers.add(self)
 
     # -- reads ---------------------------------------------------------------------------
     @abstractmethod
@@ -129,6 +143,14 @@ class Tier(ABC):
 
     def close(self) -> None:
         """Per-request hook (Django calls it after every request): keep pooled resources."""
+
+    def warm(self) -> None:
+        """Open connections and resolve clients now, before a request needs them.
+
+        Called by the Lambda runtime helpers on a warm-up event and on the first invocation of
+        an execution environment. Network tiers override it (PING, endpoint resolution); it
+        must not raise when the store is down, only count and log as any other call does.
+        """
 
     # -- helpers for implementations ------------------------------------------------------
     def decode(self, key: str, payload: bytes) -> Any:

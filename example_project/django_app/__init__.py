@@ -1,0 +1,1 @@
+"""Example Django project served on Lambda through Mangum (ASGI)."""

@@ -1,0 +1,1 @@
+"""Example Flask app served on Lambda through apig-wsgi (or Zappa)."""

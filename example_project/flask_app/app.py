@@ -1,0 +1,36 @@
+"""The example Flask app: ``@cache.memoize`` on data, ``@cache.cached`` on a page, edge headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from flask_caching import Cache
+
+from example_project import cache_config, database
+from serverless_cache.flask import EdgeCache, edge_cache
+
+app = Flask(__name__)
+cache = Cache(app, config=cache_config.flask_config())
+EdgeCache(app)
+
+
+@cache.memoize(timeout=cache_config.PRODUCT_TTL)
+def load_product(product_id: int) -> dict[str, Any]:
+    """A product, from the cache or (on a miss) from the database."""
+    return database.fetch_product(product_id)
+
+
+@app.get("/products/<int:product_id>")
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
+def product(product_id: int) -> ResponseReturnValue:
+    return jsonify(load_product(product_id))
+
+
+@app.get("/pages/<int:product_id>")
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
+@cache.cached(timeout=cache_config.PAGE_TTL)
+def product_page(product_id: int) -> ResponseReturnValue:
+    data = database.fetch_product(product_id)
+    return f"<h1>{data['name']}</h1><p>{data['price_cents'] / 100:.2f}</p>"

@@ -1,0 +1,187 @@
+"""Lambda runtime helpers: answer warm-up pings, warm the cache tiers, report each invocation.
+
+``lambda_handler = serverless_handler(Mangum(application))`` (or an apig-wsgi or Zappa
+handler) returns a handler that
+
+- answers warm-up events itself: Mangum raises RuntimeError and apig-wsgi KeyError on them,
+  and Zappa's keep-warm keeps the process alive but opens nothing;
+- on a warm-up and on the first invocation of an execution environment, warms every cache tier
+  the process has configured (Django's ``CACHES`` and every backend built so far), so the first
+  real request does not pay for connecting;
+- counts cold starts versus reuse of the execution context and flushes the cache metrics at
+  the end of each invocation (:func:`serverless_cache.metrics.flush_invocation`).
+
+Under Lambda SnapStart (``snapshot_restore_py`` importable) an after-restore hook drops pooled
+connections and empties the in-process stores: a snapshot's sockets are dead, and its cached
+data is as old as the snapshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from serverless_cache import metrics, registry
+from serverless_cache.tiers.base import Tier, live_tiers
+
+logger = logging.getLogger("serverless_cache")
+
+Handler = Callable[[Any, Any], Any]
+
+#: Events (or client-context ``custom`` dicts) containing all items of one of these are pings.
+DEFAULT_WARMUP_MARKERS: tuple[Mapping[str, Any], ...] = (
+    {"warmup": True},
+    {"source": "serverless-plugin-warmup"},
+)
+#: Zappa names its keep-warm rule ``<function>-zappa-keep-warm-handler.keep_warm_callback``.
+ZAPPA_KEEP_WARM_SUFFIX = "keep_warm_callback"
+
+
+def _contains(event: Mapping[str, Any], marker: Mapping[str, Any]) -> bool:
+    return all(key in event and event[key] == value for key, value in marker.items())
+
+
+def _client_context_custom(context: Any) -> Mapping[str, Any] | None:
+    """``context.client_context.custom`` as Lambda's Python runtime exposes it (or a dict)."""
+    client_context = getattr(context, "client_context", None)
+    if isinstance(client_context, Mapping):
+        custom = client_context.get("custom")
+    else:
+        custom = getattr(client_context, "custom", None)
+    return custom if isinstance(custom, Mapping) else None
+
+
+def _is_zappa_keep_warm(event: Mapping[str, Any]) -> bool:
+    if event.get("detail-type") != "Scheduled Event":
+        return False
+    resources = event.get("resources")
+    if not isinstance(resources, list):
+        return False
+    return any(isinstance(arn, str) and arn.endswith(ZAPPA_KEEP_WARM_SUFFIX) for arn in resources)
+
+
+def is_warmup_event(
+    event: Any, context: Any = None, *, markers: Iterable[Mapping[str, Any]] = ()
+) -> bool:
+    """Whether ``event`` is a warm-up ping rather than a request for the app.
+
+    Recognised: ``{"warmup": true}``; serverless-plugin-warmup's ``{"source":
+    "serverless-plugin-warmup"}`` in the event or in ``context.client_context.custom``; Zappa's
+    keep-warm scheduled event; and any of ``markers`` (dicts whose items must all be present).
+    """
+    if not isinstance(event, Mapping):
+        return False
+    all_markers = (*DEFAULT_WARMUP_MARKERS, *markers)
+    if any(_contains(event, marker) for marker in all_markers):
+        return True
+    custom = _client_context_custom(context)
+    if custom is not None and any(_contains(custom, marker) for marker in all_markers):
+        return True
+    return _is_zappa_keep_warm(event)
+
+
+# -- warming -------------------------------------------------------------------------------
+class _RuntimeState:
+    """Per execution environment: whether the tiers have been warmed since start or restore."""
+
+    warmed = False
+
+
+_state = _RuntimeState()
+
+
+def _build_django_caches() -> list[Any]:
+    """Django's configured cache backends, built now if Django is set up in this process."""
+    if "django.conf" not in sys.modules:
+        return []
+    from django.conf import settings
+
+    if not settings.configured:
+        return []
+    from django.core.cache import caches
+
+    return list(caches.all(initialized_only=False))
+
+
+def configured_tiers() -> list[Tier]:
+    """Every cache tier of this process: Django's ``CACHES`` and each backend built so far."""
+    backends = _build_django_caches()  # keeps the new backends alive while their tiers are read
+    tiers = live_tiers()
+    del backends
+    return tiers
+
+
+def warm_tiers() -> list[Tier]:
+    """Call ``warm()`` on every configured tier; a failing tier is logged, never raised."""
+    tiers = configured_tiers()
+    for tier in tiers:
+        try:
+            tier.warm()
+        except Exception as exc:
+            logger.warning(
+                "serverless_cache: warming the %s tier failed (%s: %s)",
+                tier.kind,
+                type(exc).__name__,
+                exc,
+            )
+    _state.warmed = True
+    return tiers
+
+
+# -- the handler wrapper -------------------------------------------------------------------
+def serverless_handler(
+    handler: Handler, *, warmup_markers: Iterable[Mapping[str, Any]] = ()
+) -> Handler:
+    """Wrap a Lambda handler (Mangum, apig-wsgi, Zappa...) for warm-ups, warming and metrics.
+
+    A warm-up event is answered with ``{"warmup": True, "cold_start": ..., "tiers": [...]}``
+    without calling ``handler``. ``warmup_markers`` adds event shapes to recognise as pings.
+    """
+    markers = tuple(warmup_markers)
+
+    def lambda_handler(event: Any, context: Any) -> Any:
+        warmup = is_warmup_event(event, context, markers=markers)
+        reused = metrics.begin_invocation()
+        try:
+            if warmup or not _state.warmed:
+                tiers = warm_tiers()
+            if warmup:
+                kinds = sorted({tier.kind for tier in tiers})
+                return {"warmup": True, "cold_start": not reused, "tiers": kinds}
+            return handler(event, context)
+        finally:
+            metrics.flush_invocation(warmup=warmup)
+
+    functools.update_wrapper(lambda_handler, handler, updated=())
+    return lambda_handler
+
+
+# -- SnapStart -----------------------------------------------------------------------------
+def after_restore() -> None:
+    """Forget what the snapshot froze: pooled connections, L1 contents, the warm state.
+
+    In-process stores are emptied in place rather than replaced, so that backends built before
+    the snapshot and after the restore keep sharing one store.
+    """
+    for store in registry.entries("memory"):
+        store.clear()
+    for kind in registry.kinds() - {"memory"}:
+        registry.discard(kind)
+    metrics.forget_context()
+    _state.warmed = False
+
+
+def _register_snapstart_hooks() -> bool:
+    """Register :func:`after_restore` with SnapStart's runtime hooks, when they are installed."""
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return False
+    register_after_restore(after_restore)
+    return True
+
+
+SNAPSTART_HOOKS_REGISTERED = _register_snapstart_hooks()

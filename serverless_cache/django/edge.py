@@ -1,0 +1,130 @@
+"""Django view decorators that give a response its edge cache policy.
+
+``@edge_cache(max_age=60, s_maxage=300)`` merges the policy into whatever ``Cache-Control`` the
+view set (Django's ``patch_cache_control`` rules, see :meth:`CachePolicy.merge`), adds the
+``Vary`` names with ``patch_vary_headers`` and applies the safety rule. Works on function
+views, class-based views (decorate the class) and async views. Only GET and HEAD responses
+get a policy: nothing else is cached at the edge.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
+
+from serverless_cache.http.policy import CachePolicy, build_policy
+from serverless_cache.http.safety import ExchangeFacts, final_policy, varies_on_cookie
+
+V = TypeVar("V")
+
+#: The attribute a decorated view (function or class) carries, read by ``apigw-config``.
+POLICY_ATTRIBUTE = "edge_cache_policy"
+#: Set on a response whose policy has ``force_shared``, so the middleware respects it too.
+FORCE_SHARED_ATTRIBUTE = "serverless_cache_force_shared"
+#: What ``@no_edge_cache`` sends: nothing keeps the response.
+NO_EDGE_CACHE = CachePolicy(private=True, no_store=True)
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
+    """Decorate a view so its GET/HEAD responses carry ``policy`` (or these directives)."""
+    return _decorator(build_policy(policy, directives))
+
+
+def no_edge_cache(view: V) -> V:
+    """Decorate a view so no cache (edge or browser) keeps its responses."""
+    return _decorator(NO_EDGE_CACHE)(view)
+
+
+def _decorator(policy: CachePolicy) -> Callable[[V], V]:
+    def decorate(view: V) -> V:
+        where = f"view {view.__module__}.{view.__qualname__}"  # type: ignore[attr-defined]
+        if isinstance(view, type):
+            view.dispatch = _wrap(view.dispatch, policy, 1, where)  # type: ignore[attr-defined]
+            setattr(view, POLICY_ATTRIBUTE, policy)
+            return view
+        wrapped = _wrap(view, policy, 0, where)  # type: ignore[arg-type]
+        setattr(wrapped, POLICY_ATTRIBUTE, policy)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def _wrap(view: Callable[..., Any], policy: CachePolicy, request_index: int, where: str) -> Any:
+
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_view(*args: Any, **kwargs: Any) -> Any:
+            response = await view(*args, **kwargs)
+            return apply_policy(args[request_index], response, policy, where=where)
+
+        return async_view
+
+    @functools.wraps(view)
+    def sync_view(*args: Any, **kwargs: Any) -> Any:
+        response = view(*args, **kwargs)
+        if inspect.isawaitable(response):  # the dispatch() of an async class-based view
+            return _finish_later(args[request_index], response, policy, where)
+        return apply_policy(args[request_index], response, policy, where=where)
+
+    return sync_view
+
+
+async def _finish_later(
+    request: HttpRequest, pending: Awaitable[HttpResponseBase], policy: CachePolicy, where: str
+) -> HttpResponseBase:
+    return apply_policy(request, await pending, policy, where=where)
+
+
+def apply_policy(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    policy: CachePolicy | None,
+    *,
+    where: str,
+) -> HttpResponseBase:
+    """Merge ``policy`` into the response's headers and apply the safety rule."""
+    if policy is not None and request.method not in SAFE_METHODS:
+        return response
+    if policy is None and not response.has_header("Cache-Control"):
+        return response
+    if policy is not None and policy.vary:
+        patch_vary_headers(response, policy.vary)
+    force_shared = getattr(response, FORCE_SHARED_ATTRIBUTE, False)
+    final = final_policy(
+        response.get("Cache-Control"),
+        response.get("Vary"),
+        exchange_facts(request, response),
+        policy=policy,
+        force_shared=force_shared,
+        where=where,
+    )
+    if final.cache_control:
+        response["Cache-Control"] = final.cache_control
+    elif response.has_header("Cache-Control"):
+        del response["Cache-Control"]
+    if final.force_shared:
+        setattr(response, FORCE_SHARED_ATTRIBUTE, True)
+    return response
+
+
+def exchange_facts(request: HttpRequest, response: HttpResponseBase) -> ExchangeFacts:
+    """What the safety rule needs, including what the session will do after the view."""
+    session = getattr(request, "session", None)
+    return ExchangeFacts(
+        status=response.status_code,
+        sets_cookie=bool(response.cookies) or bool(getattr(session, "modified", False)),
+        authorization="HTTP_AUTHORIZATION" in request.META,
+        request_cookies=request.COOKIES,
+        session_cookie=settings.SESSION_COOKIE_NAME,
+        varies_on_cookie=varies_on_cookie(response.get("Vary"))
+        or bool(getattr(session, "accessed", False)),
+    )

@@ -1,0 +1,56 @@
+"""Middleware that gives every response a default edge policy and enforces the safety rule.
+
+Put it first in ``MIDDLEWARE``: its response phase then runs last, after the session and
+CSRF middleware have set their cookies and ``Vary: Cookie``, so it sees what will be sent.
+The default policy (setting ``SERVERLESS_CACHE_EDGE_DEFAULT``, a CachePolicy or a dict of its
+fields) applies to GET/HEAD responses that have no ``Cache-Control`` of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
+
+from serverless_cache.django.edge import SAFE_METHODS, apply_policy
+from serverless_cache.errors import ConfigurationError
+from serverless_cache.http.policy import CachePolicy, build_policy
+
+SETTING = "SERVERLESS_CACHE_EDGE_DEFAULT"
+
+
+def default_policy() -> CachePolicy | None:
+    """The policy configured in settings, validated (a bad one is a ConfigurationError)."""
+    value: Any = getattr(settings, SETTING, None)
+    if value is None or isinstance(value, CachePolicy):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{SETTING} must be a CachePolicy or a dict of its fields")
+    try:
+        return build_policy(None, value)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{SETTING}: {error}") from None
+
+
+class EdgeCacheMiddleware(MiddlewareMixin):
+    """Apply the default policy where a view set none, then the safety rule to everything."""
+
+    def __init__(self, get_response: Any) -> None:
+        super().__init__(get_response)
+        self.default = default_policy()
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        policy = None
+        if (
+            self.default is not None
+            and request.method in SAFE_METHODS
+            and not response.has_header("Cache-Control")
+        ):
+            policy = self.default
+        match = getattr(request, "resolver_match", None)
+        where = f"view {match.view_name}" if match else f"path {request.path_info}"
+        return apply_policy(request, response, policy, where=where)

@@ -1,0 +1,90 @@
+"""Find the views decorated with ``@edge_cache`` in a Django URLconf."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern, RoutePattern
+
+from serverless_cache.django.edge import POLICY_ATTRIBUTE
+from serverless_cache.http.policy import CachePolicy
+from serverless_cache.http.routes import EdgeRoute, api_path
+
+_ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+_REGEX_SPECIALS = re.compile(r"[\\^$.|?*+()\[\]]")
+
+
+class EdgeRouteWarning(UserWarning):
+    """A route could not be translated, or a value had to be adjusted."""
+
+
+def edge_routes(urlconf: str | None = None) -> list[EdgeRoute]:
+    """Every GET route of the URLconf whose view has an edge policy."""
+    return list(_walk(get_resolver(urlconf).url_patterns, ""))
+
+
+def view_policy(callback: Any) -> CachePolicy | None:
+    """The policy of a view function or of the class behind ``as_view()``."""
+    policy = getattr(callback, POLICY_ATTRIBUTE, None)
+    view_class = getattr(callback, "view_class", None)
+    if policy is None and view_class is not None:
+        if not hasattr(view_class, "get"):
+            return None
+        policy = getattr(view_class, POLICY_ATTRIBUTE, None)
+    return policy
+
+
+def _walk(patterns: list[Any], prefix: str) -> Iterator[EdgeRoute]:
+    for entry in patterns:
+        segment = _segment(entry.pattern)
+        if segment is None:
+            continue
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + segment)
+        elif isinstance(entry, URLPattern):
+            policy = view_policy(entry.callback)
+            if policy is not None:
+                name = entry.name or entry.lookup_str
+                yield EdgeRoute(api_path(prefix + segment), name, policy)
+
+
+def _segment(pattern: Any) -> str | None:
+    """The API Gateway form of one pattern's part of the path, or None if it has none."""
+    if isinstance(pattern, RoutePattern):
+        return _ROUTE_PARAMETER.sub(_parameter, str(pattern))
+    if isinstance(pattern, RegexPattern):
+        return _simplify_regex(str(pattern))
+    warnings.warn(f"{pattern!r}: pattern type not supported; skipped", EdgeRouteWarning, 2)
+    return None
+
+
+def _parameter(match: re.Match[str]) -> str:
+    greedy = "+" if match["converter"] == "path" else ""
+    return "{" + match["name"] + greedy + "}"
+
+
+def _simplify_regex(regex: str) -> str | None:
+    """``^articles/(?P<pk>[0-9]+)/$`` -> ``articles/{pk}/``; None (with a warning) if too clever."""
+    text, out, i = regex.removeprefix("^").removesuffix("$").removesuffix(r"\Z"), "", 0
+    while i < len(text):
+        if text.startswith("(?P<", i):
+            end = text.index(">", i)
+            name, depth, j = text[i + 4 : end], 1, end + 1
+            while depth and j < len(text):
+                depth += {"(": 1, ")": -1}.get(text[j], 0) if text[j - 1] != "\\" else 0
+                j += 1
+            out, i = out + "{" + name + "}", j
+        else:
+            out, i = out + text[i], i + 1
+    if _REGEX_SPECIALS.search(out):
+        warnings.warn(
+            f"URL regex {regex!r} is not a plain path; its routes are skipped",
+            EdgeRouteWarning,
+            2,
+        )
+        return None
+    return out

@@ -1,0 +1,54 @@
+"""The demo in short mode, as CI runs it: it finishes and prints the per-tier table."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from example_project import fleet
+
+
+def test_short_demo_prints_the_tables() -> None:
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DYNAMODB_ENDPOINT_URL")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "example_project.fleet", "--short"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Tiers used: execution context." in out
+    header = re.search(
+        r"^function\s+tiers\s+requests\s+warm-ups\s+cold starts\s+hit rate"
+        r"\s+p50 ms\s+p95 ms\s+db queries\s+connections$",
+        out,
+        re.M,
+    )
+    assert header
+    for function in ("django", "flask"):
+        row = re.search(rf"^{function}\s+memory\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)%", out, re.M)
+        assert row, out
+        requests, warmups, cold_starts, hit_rate = row.groups()
+        assert int(requests) + int(warmups) == fleet.SHORT.requests
+        assert int(cold_starts) == fleet.SHORT.environments
+        assert 0 < float(hit_rate) < 100
+        assert re.search(rf"^{function}\s+execution context\s+\d+\s+[\d.]+%", out, re.M)
+    assert "100%" in result.stderr  # the progress bar reached the end
+
+
+def test_traffic_is_skewed_and_scales_out() -> None:
+    jobs = fleet.traffic(fleet.SHORT)
+    assert len(jobs) == fleet.SHORT.environments
+    assert sum(len(j) for j in jobs) == fleet.SHORT.requests
+    assert all(jobs), "every environment gets traffic"
+    paths = [job.event.get("path") or job.event.get("rawPath") for j in jobs for job in j]
+    top = sum(1 for p in paths if p and p.endswith("/1"))
+    assert top > fleet.SHORT.requests / fleet.SHORT.products * 5  # product 1 is the hot key
+    assert any(job.warmup for j in jobs for job in j)

@@ -1,0 +1,105 @@
+"""Per-invocation reports and the CloudWatch Embedded Metric Format line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from serverless_cache import metrics
+from serverless_cache.aws import serverless_handler
+from serverless_cache.resilience import CircuitBreaker, Guard, ResilienceSettings
+from serverless_cache.tiers.memory import MemoryTier
+
+
+@pytest.fixture
+def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "shop-api")
+    monkeypatch.delenv("SERVERLESS_CACHE_EMF", raising=False)
+    monkeypatch.delenv("SERVERLESS_CACHE_EMF_NAMESPACE", raising=False)
+
+
+def test_emf_is_off_outside_lambda_and_on_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.delenv("SERVERLESS_CACHE_EMF", raising=False)
+    assert metrics.configure_emf().enabled is False
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "shop-api")
+    settings = metrics.configure_emf()
+    assert settings.enabled is True
+    assert settings.dimensions == {"FunctionName": "shop-api"}
+    monkeypatch.setenv("SERVERLESS_CACHE_EMF", "0")
+    assert metrics.configure_emf().enabled is False
+
+
+def test_reports_are_per_invocation_deltas() -> None:
+    tier = MemoryTier.from_options("shop", {})
+    handler = serverless_handler(lambda event, context: tier.get(event["key"]))
+    tier.set("a", 1, None)
+    handler({"key": "a"}, None)
+    first = metrics.last_report()
+    handler({"key": "b"}, None)
+    second = metrics.last_report()
+    assert first is not None and second is not None
+    assert first["cold_start"] is True and second["context_reused"] is True
+    assert first["caches"]["shop"]["memory"]["sets"] == 1
+    assert first["caches"]["shop"]["memory"]["hits"] == 1
+    assert second["caches"]["shop"]["memory"] == {
+        "hits": 0,
+        "misses": 1,
+        "sets": 0,
+        "deletes": 0,
+        "errors": 0,
+        "promotions": 0,
+        "connections": 0,
+        "latency_ms": [],
+    }
+    assert metrics.invocation_metrics()["caches"]["shop"]["memory"]["misses"] == 0
+
+
+def test_emf_line_parses_with_the_documented_schema(lambda_environment: None) -> None:
+    stream = io.StringIO()
+    metrics.configure_emf(namespace="Shop", dimensions={"Service": "catalog"}, stream=stream)
+    tier = MemoryTier.from_options("products", {})
+    network = metrics.stats_for("products", "redis")
+    guard = Guard("redis", ResilienceSettings(), CircuitBreaker(3, 5.0), network, (OSError,))
+
+    def request(event: dict[str, str], context: object) -> None:
+        tier.set(event["key"], "value", 60)
+        tier.get(event["key"])
+        guard.call("get", lambda: None, None)
+        guard.call("get", lambda: None, None)
+
+    serverless_handler(request)({"key": "k"}, None)
+
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    document = json.loads(lines[0])
+    directive = document["_aws"]["CloudWatchMetrics"]
+    assert isinstance(document["_aws"]["Timestamp"], int)
+    assert len(directive) == 1
+    assert directive[0]["Namespace"] == "Shop"
+    assert directive[0]["Dimensions"] == [["FunctionName", "Service"]]
+    assert document["FunctionName"] == "shop-api" and document["Service"] == "catalog"
+    names = {m["Name"]: m["Unit"] for m in directive[0]["Metrics"]}
+    for name, unit in names.items():
+        assert name in document
+        assert unit in ("Count", "Milliseconds")
+    assert document["ColdStart"] == 1 and document["ContextReused"] == 0
+    assert document["products.memory.Hits"] == 1
+    assert document["products.memory.Sets"] == 1
+    assert document["products.redis.Errors"] == 0
+    assert names["products.redis.Latency"] == "Milliseconds"
+    assert len(document["products.redis.Latency"]) == 2
+    assert all(value >= 0 for value in document["products.redis.Latency"])
+    assert "products.memory.Latency" not in names  # in-process reads are not timed
+    assert document["Warmup"] is False and document["Invocation"] == 1
+
+
+def test_latency_samples_are_bounded() -> None:
+    stats = metrics.stats_for("bounded", "redis")
+    for _ in range(metrics.LATENCY_SAMPLES + 50):
+        stats.observe(0.001)
+    assert len(stats.latency_ms) == metrics.LATENCY_SAMPLES
+    metrics.flush_invocation()
+    assert stats.latency_ms == []
