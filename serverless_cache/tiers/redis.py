@@ -365,6 +365,10 @@ class RedisTier(Tier):
             )
         return guard.call(operation, fn, fallback)
 
+    def warm(self) -> None:
+        """PING the primary now, so the first request does not pay for the connection."""
+        self._run("ping", lambda: self.client.primary().ping(), None)
+
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None)

@@ -37,6 +37,15 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
             ]
         },
     },
+    "redis": lambda request: {
+        "BACKEND": "serverless_cache.django.RedisCache",
+        "LOCATION": request.getfixturevalue("redis_url"),
+    },
+    "redis-cluster": lambda request: {
+        "BACKEND": "serverless_cache.django.RedisCache",
+        "LOCATION": request.getfixturevalue("redis_cluster_urls"),
+        "OPTIONS": {"CLUSTER": True},
+    },
 }
 
 

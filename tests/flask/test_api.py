@@ -27,6 +27,10 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
             ],
         },
     },
+    "redis": lambda request: {
+        "CACHE_TYPE": "serverless_cache.flask.RedisCache",
+        "CACHE_REDIS_URL": request.getfixturevalue("redis_url"),
+    },
 }
 
 

@@ -499,3 +499,17 @@ def test_registry_discard_disconnects(redis_server: RedisServer, redis_url: str)
 def test_missing_sentinel_is_not_a_value(store: Store) -> None:
     tier = store.make()
     assert tier.get("nothing", MISSING) is MISSING
+
+
+def test_warm_opens_the_connection_before_the_first_request(redis_server: RedisServer) -> None:
+    tier = RedisTier.from_options(redis_server.url, {})
+    observer = redis_server.client()
+    before = client_connections(observer)
+    tier.warm()
+    assert client_connections(observer) == before + 1
+
+
+def test_warm_on_a_dead_store_does_not_raise(closed_port: int) -> None:
+    tier = RedisTier.from_options(f"redis://127.0.0.1:{closed_port}", {**FAST})
+    tier.warm()
+    assert tier.stats.errors == 1
