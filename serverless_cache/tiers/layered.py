@@ -118,9 +118,14 @@ def build_tier(spec: TierSpec, name: str, prefix: str, where: str) -> Tier:
     """Build one tier through its own ``from_options`` constructor."""
     cls = tier_class(spec.tier)
     from_options: Callable[..., Tier] = cls.from_options  # type: ignore[attr-defined]
+    options = dict(spec.options)
     if cls.kind == "memory":
-        return from_options(spec.location or name, dict(spec.options), where=where)
-    return from_options(spec.location, dict(spec.options), where=where, name=name, prefix=prefix)
+        return from_options(spec.location or name, options, where=where)
+    if cls.kind == "dynamodb":  # its LOCATION is the table name, as for the Django backend
+        if spec.location:
+            options = {"table_name": spec.location, **options}
+        return from_options(options, key_prefix=prefix, where=where)
+    return from_options(spec.location, options, where=where, name=name, prefix=prefix)
 
 
 class _Flight:
