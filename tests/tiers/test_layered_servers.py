@@ -27,14 +27,6 @@ SPAWN = multiprocessing.get_context("spawn")
 SLACK = 0.1
 
 
-@pytest.fixture(params=["redis"])
-def shared(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    """The shared tiers below the L1, as TIERS entries, on an empty private server."""
-    if request.param == "redis":
-        return [{"TIER": "redis", "LOCATION": request.getfixturevalue("redis_url")}]
-    raise AssertionError(request.param)
-
-
 def options(shared: list[dict[str, Any]], cap: float, **settings: Any) -> dict[str, Any]:
     return {"TIERS": [{"TIER": "memory", "CAP": cap}, *shared], **settings}
 
@@ -52,76 +44,89 @@ def run_instances(*targets: tuple[Callable[..., None], tuple[Any, ...]]) -> list
     return reports
 
 
-def test_a_write_on_one_instance_is_seen_by_another_within_the_cap(
-    shared: list[dict[str, Any]],
-) -> None:
-    cap = 1.0
-    config = options(shared, cap)
-    LayeredTier.from_options("setup", config).set("k", "v1", None)
-    ready, done_at = SPAWN.Event(), SPAWN.Value("d", 0.0)
-    reports = run_instances(
-        (layered_instances.watch, (config, "k", ready, done_at, cap + 1.0)),
-        (layered_instances.write, (config, "k", "v2", ready, done_at)),
-    )
-    watcher = next(r for r in reports if "samples" in r)
-    writer = next(r for r in reports if "written_at" in r)
-    assert watcher["first"] == "v1" and writer["stored"] is True
-    assert watcher["l1_hits"] > 0
-    deadline = writer["written_at"] + cap + SLACK
-    late = [value for started, value in watcher["samples"] if started >= deadline]
-    assert late and set(late) == {"v2"}
-    values = [value for _, value in watcher["samples"]]
-    first_new = values.index("v2")
-    assert "v1" not in values[first_new:]
+class SharedTierCases:
+    """The cases every shared tier must pass; subclasses give the ``shared`` fixture."""
+
+    def test_a_write_on_one_instance_is_seen_by_another_within_the_cap(
+        self,
+        shared: list[dict[str, Any]],
+    ) -> None:
+        cap = 1.0
+        config = options(shared, cap)
+        LayeredTier.from_options("setup", config).set("k", "v1", None)
+        ready, done_at = SPAWN.Event(), SPAWN.Value("d", 0.0)
+        reports = run_instances(
+            (layered_instances.watch, (config, "k", ready, done_at, cap + 1.0)),
+            (layered_instances.write, (config, "k", "v2", ready, done_at)),
+        )
+        watcher = next(r for r in reports if "samples" in r)
+        writer = next(r for r in reports if "written_at" in r)
+        assert watcher["first"] == "v1" and writer["stored"] is True
+        assert watcher["l1_hits"] > 0
+        deadline = writer["written_at"] + cap + SLACK
+        late = [value for started, value in watcher["samples"] if started >= deadline]
+        assert late and set(late) == {"v2"}
+        values = [value for _, value in watcher["samples"]]
+        first_new = values.index("v2")
+        assert "v1" not in values[first_new:]
+
+    def test_clear_on_one_instance_empties_another_l1_within_the_check_interval(
+        self,
+        shared: list[dict[str, Any]],
+    ) -> None:
+        interval = 0.5
+        config = options(shared, 60, EPOCH_CHECK_INTERVAL=interval)
+        LayeredTier.from_options("setup", config).set("k", "v", None)
+        ready, done_at = SPAWN.Event(), SPAWN.Value("d", 0.0)
+        reports = run_instances(
+            (layered_instances.watch, (config, "k", ready, done_at, interval + 1.0)),
+            (layered_instances.clear, (config, ready, done_at)),
+        )
+        watcher = next(r for r in reports if "samples" in r)
+        clearer = next(r for r in reports if "cleared_at" in r)
+        assert watcher["first"] == "v" and clearer["cleared"] is True
+        deadline = clearer["cleared_at"] + interval + SLACK
+        late = [value for started, value in watcher["samples"] if started >= deadline]
+        assert late and set(late) == {None}
+
+    def test_a_promotion_never_outlives_the_source_entry(
+        self, shared: list[dict[str, Any]]
+    ) -> None:
+        layered = LayeredTier.from_options("promote", options(shared, 60))
+        l1 = layered.first
+        assert isinstance(l1, MemoryTier)
+        layered.last.set("k", "v", 1.0)
+        assert layered.get("k") == "v"
+        source_expires_at = layered.last.get_entries(["k"])["k"][1]
+        assert source_expires_at is not None
+        assert l1.store.data["k"].expires_at <= source_expires_at
+        give_up = time.monotonic() + 10
+        while layered.last.get("k", MISSING) is not MISSING and time.monotonic() < give_up:
+            time.sleep(0.01)
+        assert l1.get("k", MISSING) is MISSING
+        assert layered.get("k", "gone") == "gone"
+
+    @pytest.mark.parametrize("lease", [False, True])
+    def test_a_cold_key_is_computed_once_per_process_or_once_with_the_lease(
+        self, shared: list[dict[str, Any]], lease: bool
+    ) -> None:
+        config = options(shared, 10, LEASE=lease, LEASE_POLL_INTERVAL=0.02)
+        start = SPAWN.Barrier(5)
+        reports = run_instances(
+            *[(layered_instances.stampede, (config, "cold", 50, start, 1.0)) for _ in range(5)]
+        )
+        assert all(report["values"] == ["computed"] * 50 for report in reports)
+        computations = [report["computations"] for report in reports]
+        if lease:
+            assert sum(computations) == 1
+        else:
+            assert computations == [1] * 5
 
 
-def test_clear_on_one_instance_empties_another_l1_within_the_check_interval(
-    shared: list[dict[str, Any]],
-) -> None:
-    interval = 0.5
-    config = options(shared, 60, EPOCH_CHECK_INTERVAL=interval)
-    LayeredTier.from_options("setup", config).set("k", "v", None)
-    ready, done_at = SPAWN.Event(), SPAWN.Value("d", 0.0)
-    reports = run_instances(
-        (layered_instances.watch, (config, "k", ready, done_at, interval + 1.0)),
-        (layered_instances.clear, (config, ready, done_at)),
-    )
-    watcher = next(r for r in reports if "samples" in r)
-    clearer = next(r for r in reports if "cleared_at" in r)
-    assert watcher["first"] == "v" and clearer["cleared"] is True
-    deadline = clearer["cleared_at"] + interval + SLACK
-    late = [value for started, value in watcher["samples"] if started >= deadline]
-    assert late and set(late) == {None}
-
-
-def test_a_promotion_never_outlives_the_source_entry(shared: list[dict[str, Any]]) -> None:
-    layered = LayeredTier.from_options("promote", options(shared, 60))
-    l1 = layered.first
-    assert isinstance(l1, MemoryTier)
-    layered.last.set("k", "v", 1.0)
-    written = time.time()
-    assert layered.get("k") == "v"
-    assert l1.store.data["k"].expires_at <= written + 1.0
-    time.sleep(max(0.0, written + 1.0 + SLACK - time.time()))
-    assert layered.get("k", "gone") == "gone"
-    assert l1.get("k", MISSING) is MISSING
-
-
-@pytest.mark.parametrize("lease", [False, True])
-def test_a_cold_key_is_computed_once_per_process_or_once_with_the_lease(
-    shared: list[dict[str, Any]], lease: bool
-) -> None:
-    config = options(shared, 10, LEASE=lease, LEASE_POLL_INTERVAL=0.02)
-    start = SPAWN.Barrier(5)
-    reports = run_instances(
-        *[(layered_instances.stampede, (config, "cold", 50, start, 1.0)) for _ in range(5)]
-    )
-    assert all(report["values"] == ["computed"] * 50 for report in reports)
-    computations = [report["computations"] for report in reports]
-    if lease:
-        assert sum(computations) == 1
-    else:
-        assert computations == [1] * 5
+class TestOverRedis(SharedTierCases):
+    @pytest.fixture
+    def shared(self, redis_url: str) -> list[dict[str, Any]]:
+        return [{"TIER": "redis", "LOCATION": redis_url}]
 
 
 # -- a shared tier that goes away ------------------------------------------------------------
