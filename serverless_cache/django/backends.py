@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, default_key_func
 
 from serverless_cache.django.base import DJANGO_OPTIONS, TierCache
 from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.dynamodb import DynamoDBTier
 from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisLock, RedisTier, glob_escape
@@ -135,3 +136,21 @@ class LayeredCache(TierCache):
     ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results, computed once at a time."""
         return self._tier.memoize(self._ttl(timeout), make_key=self.make_and_validate_key)
+
+
+class DynamoDBCache(TierCache):
+    """DynamoDB cache; ``LOCATION`` is the table name (create it with
+    ``manage.py create_dynamodb_cache_table``).
+
+    OPTIONS: ``REGION_NAME``, ``ENDPOINT_URL``, ``CONNECT_TIMEOUT``, ``READ_TIMEOUT``,
+    ``MAX_ATTEMPTS``, ``CONSISTENT_READ``, ``MAX_VALUE_BYTES``, ``CLEAR_SEGMENTS``,
+    ``SCAN_PAGE_SIZE``, ``FAIL_OPEN`` and the breaker options, and the codec options.
+    ``clear()`` removes the keys of this cache's KEY_PREFIX only.
+    """
+
+    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
+        if location:
+            options = {"table_name": location, **options}
+        # Keys are "prefix:version:key" with Django's key function: clear() needs "prefix:".
+        prefix = f"{self.key_prefix}:" if self.key_func is default_key_func else self.key_prefix
+        return DynamoDBTier.from_options(options, key_prefix=prefix, ignore=DJANGO_OPTIONS)

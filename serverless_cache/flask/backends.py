@@ -11,6 +11,7 @@ from typing import Any
 
 from serverless_cache.flask.base import TierCache, Timeout
 from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.dynamodb import DynamoDBTier
 from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisTier
@@ -80,3 +81,17 @@ class LayeredCache(TierCache):
     def invalidate_all(self) -> bool:
         """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
         return self._tier.invalidate_all()
+
+
+class DynamoDBCache(TierCache):
+    """DynamoDB cache. ``CACHE_OPTIONS``: ``table_name`` (default ``"serverless-cache"``),
+    ``region_name``, ``endpoint_url``, timeouts, ``fail_open``... and the codec options.
+
+    ``clear()`` removes the keys starting with ``CACHE_KEY_PREFIX`` only (the whole table when
+    the prefix is empty).
+    """
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return DynamoDBTier.from_options(options, key_prefix=prefix, where="CACHE_OPTIONS")
