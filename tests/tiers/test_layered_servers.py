@@ -1,9 +1,9 @@
 """The layered tier over real shared stores, with Lambda instances simulated as processes.
 
 Each instance is a spawned process with its own execution-context L1 and its own process-wide
-state, sharing one private redis-server (or one DynamoDB server) with the others, as Lambda
-instances share ElastiCache. The bounds asserted are the ones the layered tier promises: the
-L1 CAP for writes, EPOCH_CHECK_INTERVAL for clear().
+state, sharing one private redis-server (or one DynamoDB server, moto and dynalite) with the
+others, as Lambda instances share ElastiCache. The bounds asserted are the ones the layered
+tier promises: the L1 CAP for writes, EPOCH_CHECK_INTERVAL for clear().
 """
 
 from __future__ import annotations
@@ -127,6 +127,13 @@ class TestOverRedis(SharedTierCases):
     @pytest.fixture
     def shared(self, redis_url: str) -> list[dict[str, Any]]:
         return [{"TIER": "redis", "LOCATION": redis_url}]
+
+
+class TestOverDynamoDB(SharedTierCases):
+    @pytest.fixture
+    def shared(self, dynamodb_options: dict[str, Any]) -> list[dict[str, Any]]:
+        options = dict(dynamodb_options)
+        return [{"TIER": "dynamodb", "LOCATION": options.pop("TABLE_NAME"), "OPTIONS": options}]
 
 
 # -- a shared tier that goes away ------------------------------------------------------------
