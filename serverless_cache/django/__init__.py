@@ -1,6 +1,11 @@
 """Django integration: cache backends for ``CACHES`` (add to INSTALLED_APPS for commands)."""
 
-from serverless_cache.django.backends import DynamoDBCache, ExecutionContextCache, RedisCache
+from serverless_cache.django.backends import (
+    DynamoDBCache,
+    ExecutionContextCache,
+    LayeredCache,
+    RedisCache,
+)
 from serverless_cache.django.base import TierCache
 from serverless_cache.django.edge import edge_cache, no_edge_cache
 from serverless_cache.django.middleware import EdgeCacheMiddleware
@@ -9,6 +14,7 @@ __all__ = [
     "DynamoDBCache",
     "EdgeCacheMiddleware",
     "ExecutionContextCache",
+    "LayeredCache",
     "RedisCache",
     "TierCache",
     "edge_cache",

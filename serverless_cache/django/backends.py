@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, default_key_func
 
 from serverless_cache.django.base import DJANGO_OPTIONS, TierCache
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.dynamodb import DynamoDBTier
+from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisLock, RedisTier, glob_escape
+
+R = TypeVar("R")
 
 
 class ExecutionContextCache(TierCache):
@@ -43,13 +46,6 @@ class RedisCache(TierCache):
         return RedisTier.from_options(
             location, options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
         )
-
-    def _clear_prefix(self) -> str:
-        if not self.key_prefix:
-            return ""
-        if self.key_func is default_key_func:
-            return f"{self.key_prefix}:"
-        return str(self.key_prefix)
 
     # -- beyond Django's API ---------------------------------------------------------------
     def ttl(self, key: Any, version: int | None = None) -> float | None:
@@ -91,6 +87,55 @@ class RedisCache(TierCache):
         if self.make_key(pattern, version) == head + pattern:
             return head, glob_escape(head) + pattern
         return "", self.make_key(pattern, version)
+
+
+class LayeredCache(TierCache):
+    """An execution-context L1 in front of shared tiers (Redis, DynamoDB), fastest first.
+
+    OPTIONS: ``TIERS``, a list of ``{"TIER": "memory" | "redis" | "dynamodb", "LOCATION": ...,
+    "OPTIONS": {...}, "CAP": seconds}``, plus ``EPOCH_CHECK_INTERVAL``, ``LEASE``,
+    ``LEASE_TTL``, ``LEASE_WAIT``, ``LEASE_POLL_INTERVAL`` and ``STALE_TTL`` (see
+    :mod:`serverless_cache.tiers.layered`). ``LOCATION`` names the cache (its L1 store and its
+    metrics). ``get_or_set`` computes a missing value once per process, or once across
+    instances with ``LEASE``.
+    """
+
+    _tier: LayeredTier
+
+    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
+        return LayeredTier.from_options(
+            location or "layered", options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
+        )
+
+    def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
+        compute = default if callable(default) else lambda: default
+        final = self.make_and_validate_key(key, version)
+        return self._tier.get_or_set(final, compute, self._ttl(timeout))
+
+    async def aget_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
+        return await self._call(self.get_or_set, key, default, timeout, version)
+
+    def invalidate_all(self) -> bool:
+        """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
+        return self._tier.invalidate_all()
+
+    def memoize(
+        self, timeout: Any = DEFAULT_TIMEOUT
+    ) -> Callable[[Callable[..., R]], Callable[..., R]]:
+        """Decorator caching a plain function's results, computed once at a time."""
+        return self._tier.memoize(self._ttl(timeout), make_key=self.make_and_validate_key)
 
 
 class DynamoDBCache(TierCache):

@@ -35,6 +35,14 @@ class TierCache(BaseCache):
         """Create the tier view for this backend (state shared through the registry)."""
         raise NotImplementedError
 
+    def _clear_prefix(self) -> str:
+        """The start of every key of this cache, which a shared tier's clear() removes."""
+        if not self.key_prefix:
+            return ""
+        if self.key_func is default_key_func:
+            return f"{self.key_prefix}:"
+        return str(self.key_prefix)
+
     @property
     def tier(self) -> Tier:
         """The tier behind this backend, for features beyond Django's API (ttl, locks...)."""

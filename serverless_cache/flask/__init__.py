@@ -1,6 +1,11 @@
 """Flask-Caching integration: set ``CACHE_TYPE`` to one of these classes' import paths."""
 
-from serverless_cache.flask.backends import DynamoDBCache, ExecutionContextCache, RedisCache
+from serverless_cache.flask.backends import (
+    DynamoDBCache,
+    ExecutionContextCache,
+    LayeredCache,
+    RedisCache,
+)
 from serverless_cache.flask.base import TierCache
 from serverless_cache.flask.edge import EdgeCache, edge_cache, no_edge_cache
 
@@ -8,6 +13,7 @@ __all__ = [
     "DynamoDBCache",
     "EdgeCache",
     "ExecutionContextCache",
+    "LayeredCache",
     "RedisCache",
     "TierCache",
     "edge_cache",

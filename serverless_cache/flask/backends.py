@@ -6,11 +6,13 @@ Use the import path as ``CACHE_TYPE``, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from serverless_cache.flask.base import TierCache
+from serverless_cache.flask.base import TierCache, Timeout
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.dynamodb import DynamoDBTier
+from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisTier
 
@@ -53,6 +55,32 @@ class RedisCache(TierCache):
                 options["password"] = config["CACHE_REDIS_PASSWORD"]
         prefix = config.get("CACHE_KEY_PREFIX") or ""
         return RedisTier.from_options(location, options, prefix=prefix, where="CACHE_OPTIONS")
+
+
+class LayeredCache(TierCache):
+    """An execution-context L1 in front of shared tiers (Redis, DynamoDB), fastest first.
+
+    ``CACHE_OPTIONS``: ``name`` (names the cache's L1 store and metrics; default
+    ``"flask-layered"``), ``TIERS`` and the layered settings, as for Django's ``LayeredCache``.
+    ``get_or_set`` computes a missing value once per process, or once across instances with
+    ``LEASE``.
+    """
+
+    _tier: LayeredTier
+
+    @classmethod
+    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
+        name = options.pop("name", "flask-layered")
+        prefix = config.get("CACHE_KEY_PREFIX") or ""
+        return LayeredTier.from_options(name, options, prefix=prefix, where="CACHE_OPTIONS")
+
+    def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
+        """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
+        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
+
+    def invalidate_all(self) -> bool:
+        """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
+        return self._tier.invalidate_all()
 
 
 class DynamoDBCache(TierCache):

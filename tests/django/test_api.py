@@ -29,6 +29,16 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
         "BACKEND": "serverless_cache.django.ExecutionContextCache",
         "LOCATION": "django-api",
     },
+    "layered": lambda request: {
+        "BACKEND": "serverless_cache.django.LayeredCache",
+        "LOCATION": "django-api-layered",
+        "OPTIONS": {
+            "TIERS": [
+                {"TIER": "memory", "CAP": 60},
+                {"TIER": "redis", "LOCATION": request.getfixturevalue("redis_url")},
+            ]
+        },
+    },
     "redis": lambda request: {
         "BACKEND": "serverless_cache.django.RedisCache",
         "LOCATION": request.getfixturevalue("redis_url"),

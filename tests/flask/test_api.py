@@ -19,6 +19,16 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
         "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
         "CACHE_OPTIONS": {"name": "flask-api"},
     },
+    "layered": lambda request: {
+        "CACHE_TYPE": "serverless_cache.flask.LayeredCache",
+        "CACHE_OPTIONS": {
+            "name": "flask-api-layered",
+            "TIERS": [
+                {"TIER": "memory", "CAP": 60},
+                {"TIER": "redis", "LOCATION": request.getfixturevalue("redis_url")},
+            ],
+        },
+    },
     "redis": lambda request: {
         "CACHE_TYPE": "serverless_cache.flask.RedisCache",
         "CACHE_REDIS_URL": request.getfixturevalue("redis_url"),

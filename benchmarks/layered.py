@@ -1,0 +1,80 @@
+"""The layered tier against the bare tiers it is made of, on a private redis-server.
+
+Two comparisons, in one run: a layered ``get`` that hits L1 against the bare execution-context
+tier, and one that misses L1 and hits Redis against the bare Redis tier. For the second, the
+L1 copy is dropped before each call (the bare contender removes an unrelated key, at the same
+cost), so every call takes the whole miss path: L1 lookup, GET + PTTL in one round trip, and
+the promotion into L1.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from benchmarks.harness import compare
+from serverless_cache.tiers.layered import LayeredTier
+from serverless_cache.tiers.memory import MemoryTier
+from serverless_cache.tiers.redis import RedisTier
+from tests.fixtures.redis_servers import RedisServer
+
+VALUE = {"id": 7, "name": "user", "roles": ["a", "b"]}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        server = RedisServer(Path(directory)).start()
+        try:
+            run(server.url)
+        finally:
+            server.kill()
+
+
+def run(url: str) -> None:
+    bare_memory = MemoryTier.from_options("bench-bare-memory", None)
+    bare_redis = RedisTier.from_options(url, None, name="bench-bare-redis")
+    layered = LayeredTier.from_options(
+        "bench-layered",
+        {"TIERS": [{"TIER": "memory", "CAP": 60}, {"TIER": "redis", "LOCATION": url}]},
+    )
+    l1 = layered.first
+    assert isinstance(l1, MemoryTier)
+    bare_memory.set("k", VALUE, None)
+    layered.set("k", VALUE, None)
+    assert layered.get("k") == VALUE and bare_memory.get("k") == VALUE
+
+    hit = compare(
+        "get hitting L1 vs the bare execution-context tier (dict value)",
+        {
+            "MemoryTier.get": lambda: bare_memory.get("k"),
+            "LayeredTier.get (L1 hit)": lambda: layered.get("k"),
+        },
+        "MemoryTier.get",
+    )
+
+    def bare_redis_get() -> object:
+        bare_memory.store.remove("absent")  # the same small cost as dropping the L1 copy
+        return bare_redis.get("k")
+
+    def layered_miss_get() -> object:
+        l1.store.remove("k")
+        return layered.get("k")
+
+    assert layered_miss_get() == VALUE and bare_redis_get() == VALUE
+    miss = compare(
+        "get missing L1 and hitting Redis vs the bare Redis tier (dict value)",
+        {"RedisTier.get": bare_redis_get, "LayeredTier.get (L1 miss, Redis hit)": layered_miss_get},
+        "RedisTier.get",
+        rounds=9,
+        calls=500,
+    )
+    print(
+        "\nratios (layered / bare, lower is better): "
+        f"L1 hit {hit['LayeredTier.get (L1 hit)'] / hit['MemoryTier.get']:.2f}, "
+        f"L1 miss + Redis hit "
+        f"{miss['LayeredTier.get (L1 miss, Redis hit)'] / miss['RedisTier.get']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
