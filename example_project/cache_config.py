@@ -1,7 +1,9 @@
 """The example apps' cache configuration, chosen from the environment.
 
 ``EXAMPLE_CACHE_TIERS`` lists the tiers, fastest first (default ``memory``: the execution
-context tier alone, nothing to run).
+context tier alone, nothing to run). With ``redis`` and/or ``dynamodb`` the apps use the
+layered cache: the execution-context tier in front of the shared ones, reached through
+``REDIS_URL`` and the table ``DYNAMODB_TABLE`` (at ``DYNAMODB_ENDPOINT_URL`` when set).
 """
 
 from __future__ import annotations
@@ -9,45 +11,87 @@ from __future__ import annotations
 import os
 from typing import Any
 
-#: The tiers this configuration can build (the shared tiers join when their backends exist).
-SUPPORTED_TIERS = ("memory",)
+#: The tiers this configuration can build.
+SUPPORTED_TIERS = ("memory", "redis", "dynamodb")
 #: Seconds a product stays cached.
 PRODUCT_TTL = 300
 #: Seconds API Gateway's stage cache and CloudFront keep a response (``s-maxage``).
 EDGE_TTL = 60
 #: Seconds a rendered page stays cached (``cache_page`` / ``@cache.cached``).
 PAGE_TTL = 60
+#: Seconds an instance's in-process copy of a shared entry may be stale at most.
+L1_CAP = 10
+#: The DynamoDB table of the demo (created by the fleet, or by ``serverless-cache create-table``).
+DEFAULT_TABLE = "serverless-cache-example"
 
 
 def tier_names() -> list[str]:
-    """The configured tiers, e.g. ``["memory"]``."""
-    names = os.environ.get("EXAMPLE_CACHE_TIERS", "memory")
-    return [name.strip() for name in names.split(",") if name.strip()]
+    """The configured tiers, e.g. ``["memory"]`` or ``["memory", "redis"]``."""
+    names = [n.strip() for n in os.environ.get("EXAMPLE_CACHE_TIERS", "memory").split(",")]
+    names = [name for name in names if name]
+    if not names or names[0] != "memory" or not set(names) <= set(SUPPORTED_TIERS):
+        raise ValueError(
+            f"unsupported EXAMPLE_CACHE_TIERS {names!r}: start with 'memory', "
+            f"then any of {', '.join(SUPPORTED_TIERS[1:])}"
+        )
+    return names
 
 
-def _check(names: list[str]) -> None:
-    if names != ["memory"]:
-        raise ValueError(f"unsupported EXAMPLE_CACHE_TIERS {names!r}; use 'memory'")
+def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
+    """The layered cache's ``TIERS`` entries for the shared tiers in ``names``."""
+    tiers: list[dict[str, Any]] = []
+    if "redis" in names:
+        tiers.append({"TIER": "redis", "LOCATION": os.environ["REDIS_URL"]})
+    if "dynamodb" in names:
+        options = {"REGION_NAME": os.environ.get("AWS_REGION", "us-east-1")}
+        if os.environ.get("DYNAMODB_ENDPOINT_URL"):  # a local server; unset on Lambda
+            options["ENDPOINT_URL"] = os.environ["DYNAMODB_ENDPOINT_URL"]
+        location = os.environ.get("DYNAMODB_TABLE", DEFAULT_TABLE)
+        tiers.append({"TIER": "dynamodb", "LOCATION": location, "OPTIONS": options})
+    return tiers
+
+
+def layered_options(names: list[str]) -> dict[str, Any]:
+    """OPTIONS of the layered cache: L1 capped at ``L1_CAP``, one computation across instances."""
+    l1 = {"TIER": "memory", "CAP": L1_CAP, "OPTIONS": {"MAX_ENTRIES": 5_000}}
+    return {"TIERS": [l1, *shared_tiers(names)], "LEASE": True}
 
 
 def django_caches() -> dict[str, dict[str, Any]]:
     """Django's ``CACHES`` for the configured tiers."""
-    _check(tier_names())
+    names = tier_names()
+    if names == ["memory"]:
+        return {
+            "default": {
+                "BACKEND": "serverless_cache.django.ExecutionContextCache",
+                "LOCATION": "example-django",
+                "TIMEOUT": PRODUCT_TTL,
+                "OPTIONS": {"MAX_ENTRIES": 5_000},
+            }
+        }
     return {
         "default": {
-            "BACKEND": "serverless_cache.django.ExecutionContextCache",
+            "BACKEND": "serverless_cache.django.LayeredCache",
             "LOCATION": "example-django",
+            "KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example"),
             "TIMEOUT": PRODUCT_TTL,
-            "OPTIONS": {"MAX_ENTRIES": 5_000},
+            "OPTIONS": layered_options(names),
         }
     }
 
 
 def flask_config() -> dict[str, Any]:
     """Flask-Caching's config for the configured tiers."""
-    _check(tier_names())
+    names = tier_names()
+    if names == ["memory"]:
+        return {
+            "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
+            "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,
+            "CACHE_OPTIONS": {"name": "example-flask", "max_entries": 5_000},
+        }
     return {
-        "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
+        "CACHE_TYPE": "serverless_cache.flask.LayeredCache",
         "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,
-        "CACHE_OPTIONS": {"name": "example-flask", "max_entries": 5_000},
+        "CACHE_KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example") + ":flask:",
+        "CACHE_OPTIONS": {"name": "example-flask", **layered_options(names)},
     }

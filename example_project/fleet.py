@@ -289,30 +289,34 @@ def _port(url: str, default: int) -> int:
     return urlsplit(url).port or default
 
 
-def stacks_from_environment(
-    environ: dict[str, str],
-) -> tuple[list[list[str]], dict[int, str], list[str]]:
-    """The tier stacks to run, which ports belong to which tier, and notes for the reader."""
+def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], dict[int, str]]:
+    """The tier stacks to run and which ports belong to which tier."""
     stacks = [["memory"]]
     ports: dict[int, str] = {}
     shared: list[str] = []
-    notes: list[str] = []
     for tier, variable, default_port in (
         ("redis", "REDIS_URL", 6379),
         ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
     ):
-        if not environ.get(variable):
-            continue
-        if tier not in cache_config.SUPPORTED_TIERS:
-            notes.append(f"{variable} is set, but this build has no {TIER_LABELS[tier]} tier yet.")
-            continue
-        shared.append(tier)
-        ports[_port(environ[variable], default_port)] = tier
+        if environ.get(variable):
+            shared.append(tier)
+            ports[_port(environ[variable], default_port)] = tier
     for tier in shared:
         stacks.append(["memory", tier])
     if len(shared) > 1:
         stacks.append(["memory", *shared])
-    return stacks, ports, notes
+    return stacks, ports
+
+
+def create_demo_table(environ: dict[str, str]) -> None:
+    """Create the DynamoDB table once before the run, as a deployment would (never per request)."""
+    from serverless_cache.aws.dynamodb_table import create_table
+
+    create_table(
+        environ.get("DYNAMODB_TABLE", cache_config.DEFAULT_TABLE),
+        region_name=environ.get("AWS_REGION", "us-east-1"),
+        endpoint_url=environ["DYNAMODB_ENDPOINT_URL"],
+    )
 
 
 # -- report --------------------------------------------------------------------------------
@@ -454,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     environ = dict(os.environ)
     environ.setdefault("EXAMPLE_DB_DELAY", "0.02")
-    stacks, ports, notes = stacks_from_environment(environ)
+    stacks, ports = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
         f"serverless-cache fleet: {len(HANDLERS)} functions x {plan.environments} execution "
@@ -463,10 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"database, {plan.warmup_share:.0%} warm-up pings."
     )
     print(f"Tier stacks: {'; '.join(' -> '.join(TIER_LABELS[t] for t in s) for s in stacks)}.")
-    for note in notes:
-        print(note)
-    if len(stacks) == 1 and not notes:
+    if len(stacks) == 1:
         print("Set REDIS_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
+    if "dynamodb" in tiers_used:
+        create_demo_table(environ)
     sys.stdout.flush()
     progress = Progress(plan.requests * len(HANDLERS) * len(stacks))
     all_totals = [

@@ -6,8 +6,10 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 
 from example_project import fleet
+from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB
 
 
 def test_short_demo_prints_the_tables() -> None:
@@ -52,3 +54,34 @@ def test_traffic_is_skewed_and_scales_out() -> None:
     top = sum(1 for p in paths if p and p.endswith("/1"))
     assert top > fleet.SHORT.requests / fleet.SHORT.products * 5  # product 1 is the hot key
     assert any(job.warmup for j in jobs for job in j)
+
+
+def test_short_demo_with_the_shared_tiers(redis_url: str, dynalite_dynamodb: LocalDynamoDB) -> None:
+    environ = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DYNAMODB_ENDPOINT_URL": dynalite_dynamodb.endpoint_url,
+        "DYNAMODB_TABLE": f"fleet-{uuid.uuid4().hex[:8]}",
+        "AWS_REGION": REGION,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "example_project.fleet", "--short"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environ,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Tiers used: execution context, Redis, DynamoDB." in out
+    for function in ("django", "flask"):
+        for stack in ("memory+redis", "memory+dynamodb", "memory+redis+dynamodb"):
+            assert re.search(rf"^{function}\s+{re.escape(stack)}\s+\d+", out, re.M), out
+        for tier in ("Redis", "DynamoDB"):
+            rows = re.findall(rf"^{function}\s+{tier}\s+(\d+)\s+.*\s(\d+)$", out, re.M)
+            assert rows, out
+            for lookups, connections in rows:
+                assert int(lookups) > 0
+                # one connection per execution environment: the client lives in the registry
+                assert int(connections) == fleet.SHORT.environments
