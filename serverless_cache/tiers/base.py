@@ -153,6 +153,14 @@ class Tier(ABC):
         """
 
     # -- helpers for implementations ------------------------------------------------------
+    def counted(self, value: Any, default: Any) -> Any:
+        """Count one read: MISSING is a miss and gives ``default``, anything else a hit."""
+        if value is MISSING:
+            self.stats.misses += 1
+            return default
+        self.stats.hits += 1
+        return value
+
     def decode(self, key: str, payload: bytes) -> Any:
         """Decode ``payload``; an undecodable one is logged and returned as MISSING."""
         try:

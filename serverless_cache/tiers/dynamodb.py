@@ -426,12 +426,7 @@ class DynamoDBTier(Tier):
             item = response.get("Item")
             return self._decode_items({key: item}, now).get(key, MISSING) if item else MISSING
 
-        value = self._guarded("get", read, MISSING)
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
+        return self.counted(self._guarded("get", read, MISSING), default)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         return {key: value for key, (value, _) in self._entries(keys, "get_many").items()}

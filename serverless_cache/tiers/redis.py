@@ -383,12 +383,7 @@ class RedisTier(Tier):
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None)
-        value = MISSING if payload is None else self.decode(key, payload)
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
+        return self.counted(MISSING if payload is None else self.decode(key, payload), default)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         if not keys:
