@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_DIR := tests/.node
 
-.PHONY: venv test lint unit demo demo-short bench clean
+.PHONY: venv test lint unit demo demo-short bench clean build-DjangoFunction build-FlaskFunction
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo-short: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# `sam build` for example_project/template.yaml (BuildMethod: makefile) calls these.
+build-DjangoFunction build-FlaskFunction:
+	python3 -m pip install --quiet --target "$(ARTIFACTS_DIR)" '.[django,flask,redis]' mangum apig-wsgi
+	cp -r example_project "$(ARTIFACTS_DIR)/"
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,10 @@ def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
     """The layered cache's ``TIERS`` entries for the shared tiers in ``names``."""
     tiers: list[dict[str, Any]] = []
     if "redis" in names:
-        tiers.append({"TIER": "redis", "LOCATION": os.environ["REDIS_URL"]})
+        # ElastiCache Serverless always runs in cluster mode: REDIS_CLUSTER=1 in template.yaml.
+        cluster = os.environ.get("REDIS_CLUSTER") == "1"
+        location = os.environ["REDIS_URL"]
+        tiers.append({"TIER": "redis", "LOCATION": location, "OPTIONS": {"CLUSTER": cluster}})
     if "dynamodb" in names:
         options = {"REGION_NAME": os.environ.get("AWS_REGION", "us-east-1")}
         if os.environ.get("DYNAMODB_ENDPOINT_URL"):  # a local server; unset on Lambda

@@ -40,8 +40,10 @@ class CodecSettings:
     def __post_init__(self) -> None:
         require_choice("serializer", self.serializer, ("pickle", "json"))
         require_int("compress_min_bytes", self.compress_min_bytes, optional=True)
-        require_int("compress_level", self.compress_level, minimum=0)
-        require_int("pickle_protocol", self.pickle_protocol, minimum=2)
+        require_int("compress_level", self.compress_level, minimum=0, maximum=9)
+        require_int(
+            "pickle_protocol", self.pickle_protocol, minimum=2, maximum=pickle.HIGHEST_PROTOCOL
+        )
         if self.signing_key is not None and not (
             isinstance(self.signing_key, str | bytes) and self.signing_key
         ):

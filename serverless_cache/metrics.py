@@ -21,6 +21,8 @@ from typing import Any, TextIO
 
 #: The counters of every tier, in report order.
 COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions", "connections")
+#: The most metric definitions one EMF directive may hold.
+EMF_METRICS_PER_DIRECTIVE = 100
 #: Latency samples kept per tier between two flushes (EMF accepts 100 values per metric).
 LATENCY_SAMPLES = 100
 #: EMF metric names and units of the counters.
@@ -67,16 +69,6 @@ def stats_for(cache: str, tier: str) -> TierStats:
         with _lock:
             found = _stats.setdefault((cache, tier), TierStats())
     return found
-
-
-def snapshot() -> dict[str, dict[str, dict[str, int]]]:
-    """All counters as ``{cache: {tier: {counter: value}}}``."""
-    with _lock:
-        items = list(_stats.items())
-    result: dict[str, dict[str, dict[str, int]]] = {}
-    for (cache, tier), stats in items:
-        result.setdefault(cache, {})[tier] = stats.as_dict()
-    return result
 
 
 def reset() -> None:
@@ -127,16 +119,28 @@ def invocation_metrics(*, warmup: bool = False) -> dict[str, Any]:
     "caches": {alias: {tier: {"hits": n, ..., "latency_ms": [...]}}}}``: counters are deltas
     since the previous flush; latency samples are in milliseconds.
     """
-    with _lock:
-        items = list(_stats.items())
+    return _report(_collect(flush=False), warmup)
+
+
+def _collect(*, flush: bool) -> dict[str, dict[str, dict[str, Any]]]:
+    """Counter deltas since the last flush; with ``flush``, also start the next period.
+
+    Counters are read once, under the lock, so an increment is in this report or the next.
+    """
     caches: dict[str, dict[str, dict[str, Any]]] = {}
-    for key, stats in items:
-        before = _flushed.get(key, {})
-        entry: dict[str, Any] = {
-            name: getattr(stats, name) - before.get(name, 0) for name in COUNTERS
-        }
-        entry["latency_ms"] = [round(sample, 3) for sample in stats.latency_ms]
-        caches.setdefault(key[0], {})[key[1]] = entry
+    with _lock:
+        for key, stats in _stats.items():
+            current, before = stats.as_dict(), _flushed.get(key, {})
+            entry: dict[str, Any] = {name: current[name] - before.get(name, 0) for name in COUNTERS}
+            entry["latency_ms"] = [round(sample, 3) for sample in stats.latency_ms]
+            caches.setdefault(key[0], {})[key[1]] = entry
+            if flush:
+                _flushed[key] = current
+                stats.latency_ms.clear()
+    return caches
+
+
+def _report(caches: dict[str, dict[str, dict[str, Any]]], warmup: bool) -> dict[str, Any]:
     reused = context_reused()
     return {
         "cold_start": not reused,
@@ -150,11 +154,7 @@ def invocation_metrics(*, warmup: bool = False) -> dict[str, Any]:
 def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
     """End the invocation's report: return it, print it as EMF if enabled, start the next."""
     global _last_report
-    report = _last_report = invocation_metrics(warmup=warmup)
-    with _lock:
-        for key, stats in _stats.items():
-            _flushed[key] = stats.as_dict()
-            stats.latency_ms.clear()
+    report = _last_report = _report(_collect(flush=True), warmup)
     settings = emf_settings()
     if settings.enabled:
         settings.stream.write(json.dumps(emf_document(report, settings)) + "\n")
@@ -247,12 +247,13 @@ def emf_document(report: dict[str, Any], settings: EmfSettings | None = None) ->
     return {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
+            "CloudWatchMetrics": [  # EMF allows 100 metrics per directive
                 {
                     "Namespace": settings.namespace,
                     "Dimensions": [sorted(settings.dimensions)],
-                    "Metrics": definitions,
+                    "Metrics": definitions[start : start + EMF_METRICS_PER_DIRECTIVE],
                 }
+                for start in range(0, len(definitions), EMF_METRICS_PER_DIRECTIVE)
             ],
         },
         **settings.dimensions,

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from serverless_cache.errors import ConfigurationError
-
-SettingsT = TypeVar("SettingsT")
 
 
 def parse_options(
@@ -45,13 +43,21 @@ def parse_options(
     return [cls(**kw) for cls, kw in zip(settings_classes, kwargs, strict=True)]
 
 
-def require_int(name: str, value: Any, *, minimum: int = 0, optional: bool = False) -> None:
-    """Raise ConfigurationError unless ``value`` is an int >= ``minimum`` (or None if optional)."""
+def require_int(
+    name: str, value: Any, *, minimum: int = 0, maximum: int | None = None, optional: bool = False
+) -> None:
+    """Raise ConfigurationError unless ``value`` is an int in range (or None if optional)."""
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         raise ConfigurationError(
-            f"option {name.upper()} must be an integer >= {minimum}"
+            f"option {name.upper()} must be an integer {bounds}"
             + (" or None" if optional else "")
             + f", got {value!r}"
         )

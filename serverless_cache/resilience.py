@@ -59,10 +59,6 @@ class CircuitBreaker:
         self._probing = False
         self._lock = threading.Lock()
 
-    @property
-    def is_open(self) -> bool:
-        return self.failures >= self.threshold
-
     def allow(self) -> bool:
         """Whether a call may go to the store now; cheap when closed."""
         if self.failures < self.threshold:
@@ -131,6 +127,11 @@ class Guard:
                 "store is reachable from this function, or set FAIL_OPEN to True to treat "
                 "failures as misses"
             ) from exc
+        except BaseException:
+            # The store answered; the error (a missing key for incr...) is the caller's. Without
+            # this, a half-open probe that raised would leave the breaker waiting forever.
+            self.breaker.record_success()
+            raise
         self.stats.observe(time.perf_counter() - started)
         self.breaker.record_success()
         return result

@@ -111,6 +111,8 @@ def test_repr_hides_the_signing_key() -> None:
         {"compress_min_bytes": -1},
         {"signing_key": ""},
         {"compress_level": "9"},
+        {"compress_level": 12},
+        {"pickle_protocol": 99},
     ],
 )
 def test_bad_options_name_the_option(options: dict[str, Any]) -> None:

@@ -103,3 +103,19 @@ def test_latency_samples_are_bounded() -> None:
     assert len(stats.latency_ms) == metrics.LATENCY_SAMPLES
     metrics.flush_invocation()
     assert stats.latency_ms == []
+
+
+def test_emf_splits_more_than_100_metrics_over_several_directives(
+    lambda_environment: None,
+) -> None:
+    for number in range(20):  # 20 caches x 7 counters: 140 metrics and the two flags
+        metrics.stats_for(f"cache{number}", "memory").hits += 1
+    report = metrics.flush_invocation()
+    document = metrics.emf_document(report, metrics.configure_emf(stream=io.StringIO()))
+    directives = document["_aws"]["CloudWatchMetrics"]
+    sizes = [len(d["Metrics"]) for d in directives]
+    assert len(sizes) >= 2 and all(size <= 100 for size in sizes) and sizes[0] == 100
+    names = [m["Name"] for d in directives for m in d["Metrics"]]
+    assert len(names) == len(set(names)) >= 142
+    assert all(name in document for name in names)
+    assert all(f"cache{number}.memory.Hits" in names for number in range(20))

@@ -164,6 +164,17 @@ def cloudformation_resource(
     write_capacity: int = 5,
 ) -> str:
     """The same table as a CloudFormation/SAM ``Resources`` entry, in YAML or JSON."""
+    table = table_resource(table_name, billing_mode, read_capacity, write_capacity)
+    return render({"Resources": {logical_id: table}}, fmt).rstrip("\n")
+
+
+def table_resource(
+    table_name: str,
+    billing_mode: str = "PAY_PER_REQUEST",
+    read_capacity: int = 5,
+    write_capacity: int = 5,
+) -> dict[str, Any]:
+    """The ``AWS::DynamoDB::Table`` resource of a cache table, as a dict."""
     properties: dict[str, Any] = {
         "TableName": table_name,
         "BillingMode": billing_mode,
@@ -176,10 +187,7 @@ def cloudformation_resource(
             "ReadCapacityUnits": read_capacity,
             "WriteCapacityUnits": write_capacity,
         }
-    resources = {
-        "Resources": {logical_id: {"Type": "AWS::DynamoDB::Table", "Properties": properties}}
-    }
-    return render(resources, fmt).rstrip("\n")
+    return {"Type": "AWS::DynamoDB::Table", "Properties": properties}
 
 
 # -- the `serverless-cache create-table` subcommand -------------------------------------------

@@ -3,8 +3,9 @@
 ``lambda_handler = serverless_handler(Mangum(application))`` (or an apig-wsgi or Zappa
 handler) returns a handler that
 
-- answers warm-up events itself: Mangum raises RuntimeError and apig-wsgi KeyError on them,
-  and Zappa's keep-warm keeps the process alive but opens nothing;
+- answers warm-up events itself: Mangum raises RuntimeError and apig-wsgi KeyError on them
+  (Zappa's keep-warm is first passed to Zappa, whose callback imports the app, and then the
+  tiers are warmed: on its own it keeps the process alive but opens nothing);
 - on a warm-up and on the first invocation of an execution environment, warms every cache tier
   the process has configured (Django's ``CACHES`` and every backend built so far), so the first
   real request does not pay for connecting;
@@ -103,7 +104,18 @@ def _build_django_caches() -> list[Any]:
         return []
     from django.core.cache import caches
 
-    return list(caches.all(initialized_only=False))
+    backends = []
+    for alias in settings.CACHES:
+        try:
+            backends.append(caches[alias])
+        except Exception as exc:  # one unusable alias must not stop the others, or the app
+            logger.warning(
+                "serverless_cache: cache %r could not be built for warming (%s: %s)",
+                alias,
+                type(exc).__name__,
+                exc,
+            )
+    return backends
 
 
 def configured_tiers() -> list[Tier]:
@@ -146,6 +158,8 @@ def serverless_handler(
         warmup = is_warmup_event(event, context, markers=markers)
         reused = metrics.begin_invocation()
         try:
+            if warmup and _is_zappa_keep_warm(event):
+                _let_zappa_load_the_app(handler, event, context)
             if warmup or not _state.warmed:
                 tiers = warm_tiers()
             if warmup:
@@ -157,6 +171,22 @@ def serverless_handler(
 
     functools.update_wrapper(lambda_handler, handler, updated=())
     return lambda_handler
+
+
+def _let_zappa_load_the_app(handler: Handler, event: Any, context: Any) -> None:
+    """Zappa's keep-warm is what imports the app in a new environment: let Zappa do it first.
+
+    Zappa answers the event itself (its callback imports the app and returns), after which the
+    app's cache backends exist and can be warmed.
+    """
+    try:
+        handler(event, context)
+    except Exception as exc:
+        logger.warning(
+            "serverless_cache: the wrapped handler failed on Zappa's keep-warm (%s: %s)",
+            type(exc).__name__,
+            exc,
+        )
 
 
 # -- SnapStart -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, default_key_func
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 from serverless_cache.django.base import DJANGO_OPTIONS, TierCache
 from serverless_cache.tiers.base import Tier
@@ -145,12 +145,12 @@ class DynamoDBCache(TierCache):
     OPTIONS: ``REGION_NAME``, ``ENDPOINT_URL``, ``CONNECT_TIMEOUT``, ``READ_TIMEOUT``,
     ``MAX_ATTEMPTS``, ``CONSISTENT_READ``, ``MAX_VALUE_BYTES``, ``CLEAR_SEGMENTS``,
     ``SCAN_PAGE_SIZE``, ``FAIL_OPEN`` and the breaker options, and the codec options.
-    ``clear()`` removes the keys of this cache's KEY_PREFIX only.
+    ``clear()`` removes the keys of this cache's KEY_PREFIX only; without a prefix the cache
+    owns the table and clears all of it, as the Redis backend flushes its database.
     """
 
     def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
         if location:
             options = {"table_name": location, **options}
-        # Keys are "prefix:version:key" with Django's key function: clear() needs "prefix:".
-        prefix = f"{self.key_prefix}:" if self.key_func is default_key_func else self.key_prefix
+        prefix = self._clear_prefix()
         return DynamoDBTier.from_options(options, key_prefix=prefix, ignore=DJANGO_OPTIONS)

@@ -57,6 +57,8 @@ MAX_KEY_BYTES = 2048 - 32
 LIVE = f"(attribute_not_exists({EXPIRES}) OR {EXPIRES} > :now)"
 LIVE_NUMBER = f"attribute_exists({NUMBER}) AND {LIVE}"
 DEAD_OR_ABSENT = f"attribute_not_exists({KEY}) OR {EXPIRES} <= :now"
+#: The key :meth:`DynamoDBTier.warm` reads: never written, so the read costs half a unit.
+WARM_KEY = "\x1fserverless-cache-warm"
 CREATE_HINT = (
     "create it once, outside request handling: `serverless-cache create-table --table-name {table}`"
     ", `python manage.py create_dynamodb_cache_table`, or deploy the resource printed by "
@@ -415,6 +417,11 @@ class DynamoDBTier(Tier):
             self._batch_write(self._deletes(key, [chunk_key(key, i) for i in range(keep, count)]))
 
     # -- reads -----------------------------------------------------------------------------
+    def warm(self) -> None:
+        """Create the client and open its connection now, with one GetItem of an unused key."""
+        request = {"TableName": self.table, "Key": self._key(self.key_prefix + WARM_KEY)}
+        self._guarded("warm", lambda: self._request("get_item", **request), None)
+
     def get(self, key: str, default: Any = None) -> Any:
         request = {"TableName": self.table, "Key": self._key(key)}
 

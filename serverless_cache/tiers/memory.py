@@ -112,7 +112,8 @@ class MemoryStore:
     def _cull(self) -> None:
         """Make room as Django's locmem does: expired first, then 1/CULL_FREQUENCY of the LRU."""
         now = time()
-        for key in [k for k, e in self.data.items() if e.expires_at <= now]:
+        # list() takes the items in one C call: lock-free readers reorder the dict meanwhile.
+        for key in [k for k, e in list(self.data.items()) if e.expires_at <= now]:
             self.total_bytes -= self.data.pop(key).size
         if len(self.data) < self.max_entries:
             return
@@ -188,7 +189,12 @@ class MemoryTier(Tier):
         if not entry.encoded:
             return entry.value
         if self._plain_pickle:
-            return pickle.loads(entry.value)
+            try:
+                return pickle.loads(entry.value)
+            except Exception as exc:  # an object that cannot be rebuilt: a miss, as on every tier
+                self.stats.errors += 1
+                logger.warning("serverless_cache: cannot unpickle %r (%s); a miss", key, exc)
+                return MISSING
         return self.decode(key, entry.value)
 
     # -- reads -----------------------------------------------------------------------------

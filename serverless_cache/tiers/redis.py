@@ -417,11 +417,11 @@ class RedisTier(Tier):
                 pipe.pttl(key)
             return pipe.execute()  # type: ignore[no-any-return]
 
+        now = time.time()  # before the request: an expiry computed from it is never late
         replies = self._run("get_entries", fetch, None)
         if replies is None:
             self.stats.misses += len(keys)
             return {}
-        now = time.time()
         result: dict[str, tuple[Any, float | None]] = {}
         for index, key in enumerate(keys):
             payload, remaining_ms = replies[2 * index], replies[2 * index + 1]

@@ -83,7 +83,8 @@ def app_requests() -> Iterator[list[str]]:
         seen.append("django")
 
     def on_flask(sender: Any, **kwargs: Any) -> None:
-        seen.append("flask")
+        if sender.import_name.startswith("example_project"):  # not moto's server, also Flask
+            seen.append("flask")
 
     django_request_started.connect(on_django)
     flask_request_started.connect(on_flask)
@@ -299,3 +300,32 @@ def test_the_unwrapped_adapters_crash_on_warmups(django_handler: Handler) -> Non
         Mangum(application, lifespan="off")(ping, events.LambdaContext())
     with pytest.raises(KeyError):
         make_lambda_handler(app)(ping, events.LambdaContext())
+
+
+def test_zappa_keep_warm_reaches_zappa_first_then_warms() -> None:
+    seen: list[Any] = []
+    recording = WarmRecordingTier()
+
+    def zappa_handler(event: Any, context: Any) -> None:
+        seen.append(event)  # Zappa's own handler imports the app on its keep-warm callback
+        assert recording.warm_calls == 0
+
+    event = events.WARMUP_EVENTS["zappa-keep-warm"]
+    response = serverless_handler(zappa_handler)(event, events.LambdaContext())
+    assert response["warmup"] is True
+    assert seen == [event]
+    assert recording.warm_calls == 1
+
+
+def test_an_unbuildable_cache_alias_does_not_break_invocations() -> None:
+    from django.test import override_settings
+
+    caches_setting = {
+        "default": {"BACKEND": "serverless_cache.django.ExecutionContextCache"},
+        "broken": {"BACKEND": "django.core.cache.backends.memcached.NoSuchCache"},
+    }
+    handler = serverless_handler(lambda event, context: "served")
+    with override_settings(CACHES=caches_setting):
+        for _ in range(2):
+            assert handler(events.apigw_v2("/products/1"), events.LambdaContext()) == "served"
+        assert lambda_runtime._state.warmed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -91,3 +92,27 @@ def test_management_command_twice(
     out = capsys.readouterr().out
     assert "'django-made-table' created" in out and "'django-made-table' already exists" in out
     assert "TableName: django-made-table" in out
+
+
+def test_management_command_finds_layered_tiers_and_prints_one_template(
+    dynamodb_server: LocalDynamoDB, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = {"REGION_NAME": REGION, "ENDPOINT_URL": dynamodb_server.endpoint_url}
+    layered = {
+        "BACKEND": "serverless_cache.django.LayeredCache",
+        "OPTIONS": {
+            "TIERS": [
+                {"TIER": "memory"},
+                {"TIER": "dynamodb", "LOCATION": "layered-made-table", "OPTIONS": options},
+            ]
+        },
+    }
+    plain = {"BACKEND": "serverless_cache.django.DynamoDBCache", "LOCATION": "plain-table"}
+    with override_settings(CACHES={"default": layered, "plain": {**plain, "OPTIONS": options}}):
+        call_command("create_dynamodb_cache_table", "default")
+        call_command("create_dynamodb_cache_table", "--print-template", "json")
+    out = capsys.readouterr().out
+    assert "'layered-made-table' created" in out
+    template = json.loads(out[out.index("{") :])
+    names = {r["Properties"]["TableName"] for r in template["Resources"].values()}
+    assert names == {"layered-made-table", "plain-table"}

@@ -81,6 +81,9 @@ def test_flask_unreachable_store_fails_open(closed_port: int) -> None:
         assert cache.get("k") is None
         assert cache.set("k", 1) is False
         assert cache.cache.inc("k") is None
+        assert cache.delete_many("k", "j") == []
+        assert cache.delete("k") is False
+        assert cache.has("k") is False
 
 
 def test_flask_unknown_option_is_a_configuration_error(redis_url: str) -> None:

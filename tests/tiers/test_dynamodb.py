@@ -494,3 +494,20 @@ def test_silent_server_costs_the_read_timeout(aws_test_environment: None) -> Non
         assert tier.get("k", "miss") == "miss"
         elapsed = time.monotonic() - started
     assert 0.25 < elapsed < 0.3 + 1.0
+
+
+def test_warm_creates_the_client_and_sends_one_read(make_tier: Factory) -> None:
+    tier = make_tier()
+    assert "dynamodb" not in registry.kinds()
+    tier.warm()
+    log = RequestLog(tier.client)
+    tier.warm()
+    assert log.take() == ["GetItem"]
+    assert tier.stats.errors == 0
+    assert stored_keys(tier) == set()
+
+
+def test_warm_on_a_dead_server_does_not_raise(make_tier: Factory) -> None:
+    tier = make_tier(endpoint_url="http://127.0.0.1:9", connect_timeout=0.2, max_attempts=1)
+    tier.warm()
+    assert tier.stats.errors == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -218,3 +219,55 @@ def test_codec_options_apply_to_encoded_values() -> None:
     assert t.codec.settings == CodecSettings(compress_min_bytes=100)
     t.set("k", ["x" * 10_000], None)
     assert t.store.data["k"].size < 1_000
+
+
+class NeedsTwoArguments(Exception):
+    """Pickles fine, but cannot be unpickled: __init__ wants an argument it is not given."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(a)
+
+
+def test_a_value_that_cannot_be_unpickled_is_a_miss() -> None:
+    t = tier()
+    t.set("k", NeedsTwoArguments(1, 2), None)
+    assert t.get("k", "miss") == "miss"
+    assert t.get_many(["k"]) == {}
+    assert t.stats.errors == 2
+
+
+def test_culling_while_readers_reorder_the_store() -> None:
+    # Each insert culls one entry after scanning all 2,000 for expired ones, while readers
+    # reorder the LRU without the lock; a short switch interval makes the interleaving likely.
+    t = tier(max_entries=2_000, cull_frequency=2_000)
+    for i in range(2_000):
+        t.set(f"k{i}", i, None)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for i in range(0, 2_000, 3):
+                t.get(f"k{i}")
+
+    def writer() -> None:
+        try:
+            for i in range(1_500):
+                t.set(f"w{i}", i, None)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            stop.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=reader) for _ in range(2)]
+        threads.append(threading.Thread(target=writer))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

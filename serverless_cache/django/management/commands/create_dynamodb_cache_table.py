@@ -10,9 +10,17 @@ from typing import Any
 from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from serverless_cache.aws.dynamodb_table import cloudformation_resource, create_table
+from serverless_cache.aws.dynamodb_table import create_table, table_resource
+from serverless_cache.aws.templates import render
 from serverless_cache.errors import ConfigurationError
+from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.dynamodb import DynamoDBTier
+
+
+def dynamodb_tiers(tier: Tier | None) -> list[DynamoDBTier]:
+    """The DynamoDB tiers of a backend's tier: itself, or those inside a layered cache."""
+    tiers = getattr(tier, "tiers", [tier])
+    return [t for t in tiers if isinstance(t, DynamoDBTier)]
 
 
 class Command(BaseCommand):
@@ -36,21 +44,20 @@ class Command(BaseCommand):
 
         tables: dict[str, DynamoDBTier] = {}
         for alias in aliases or list(caches.settings):
-            tier = getattr(caches[alias], "tier", None)
-            if isinstance(tier, DynamoDBTier):
+            found = dynamodb_tiers(getattr(caches[alias], "tier", None))
+            if not found and aliases:
+                raise CommandError(f"cache {alias!r} has no serverless_cache DynamoDB tier")
+            for tier in found:
                 tables.setdefault(tier.table, tier)
-            elif aliases:
-                raise CommandError(f"cache {alias!r} is not a serverless_cache DynamoDBCache")
         if not tables:
-            raise CommandError("no serverless_cache.django.DynamoDBCache in CACHES")
-        for number, (table, tier) in enumerate(tables.items()):
-            if options["print_template"]:
-                self.stdout.write(
-                    cloudformation_resource(
-                        table, fmt=options["print_template"], logical_id=f"CacheTable{number}"
-                    )
-                )
-                continue
+            raise CommandError("no serverless_cache DynamoDB cache (or layered tier) in CACHES")
+        if options["print_template"]:
+            resources = {
+                f"CacheTable{number}": table_resource(table) for number, table in enumerate(tables)
+            }
+            self.stdout.write(render({"Resources": resources}, options["print_template"]))
+            return
+        for table, tier in tables.items():
             try:
                 report = create_table(
                     table,
