@@ -95,9 +95,9 @@ class LayeredCache(TierCache):
     OPTIONS: ``TIERS``, a list of ``{"TIER": "memory" | "redis" | "dynamodb", "LOCATION": ...,
     "OPTIONS": {...}, "CAP": seconds}``, plus ``EPOCH_CHECK_INTERVAL``, ``LEASE``,
     ``LEASE_TTL``, ``LEASE_WAIT``, ``LEASE_POLL_INTERVAL`` and ``STALE_TTL`` (see
-    :mod:`serverless_cache.tiers.layered`). ``LOCATION`` names the cache (its L1 store and its
-    metrics). ``get_or_set`` computes a missing value once per process, or once across
-    instances with ``LEASE``.
+    :mod:`serverless_cache.tiers.layered`). ``LOCATION`` names the cache's metrics; its L1 store
+    and process-wide state are kept per LOCATION, KEY_PREFIX and TIERS. ``get_or_set`` computes
+    a missing value once per process, or once across instances with ``LEASE``.
     """
 
     _tier: LayeredTier

@@ -60,8 +60,9 @@ class RedisCache(TierCache):
 class LayeredCache(TierCache):
     """An execution-context L1 in front of shared tiers (Redis, DynamoDB), fastest first.
 
-    ``CACHE_OPTIONS``: ``name`` (names the cache's L1 store and metrics; default
-    ``"flask-layered"``), ``TIERS`` and the layered settings, as for Django's ``LayeredCache``.
+    ``CACHE_OPTIONS``: ``name`` (names the cache's metrics, default ``"flask-layered"``; its L1
+    store is kept per name, key prefix and TIERS), ``TIERS`` and the layered settings, as for
+    Django's ``LayeredCache``.
     ``get_or_set`` computes a missing value once per process, or once across instances with
     ``LEASE``.
     """

@@ -6,7 +6,8 @@ Tiers are ordered from the fastest (usually the execution context) to the author
 - Reads: the first tier that has a key wins; a hit below is copied into the tiers above with a
   lifetime no longer than the source entry's remaining one, nor than each upper tier's ``CAP``
   counted from the moment the read started (so a copy of a value read just before another
-  instance's write still expires within the cap of that write).
+  instance's write still expires within the cap of that write). A read that overlaps a write
+  of this process promotes nothing, so it cannot put an older value over that write's copy.
 - Writes go bottom-up: the last tier first; a key a tier refuses is not written above it but
   deleted there, so no upper tier keeps a value the shared tier did not accept.
 - ``add`` and ``incr`` are decided by the last tier alone; upper copies follow its answer.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import os
 import threading
 import time
 import uuid
@@ -30,10 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from serverless_cache import registry
+from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.options import parse_options, require_number
 from serverless_cache.tiers.base import MISSING, Tier, logger
+from serverless_cache.tiers.memory import MemorySettings, MemoryTier, memory_store
 
 R = TypeVar("R")
 
@@ -52,6 +56,8 @@ STALE_SUFFIX = "\x1fstale"
 #: Taken off a promoted copy's lifetime: the upper tier starts counting a moment after we
 #: computed it, and a network tier's expiry is known only to within a round trip.
 PROMOTION_MARGIN = 0.01
+#: Key of this process's configuration digests: a digest says nothing about the secrets hashed.
+_DIGEST_KEY = os.urandom(16)
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,8 @@ class TierSpec:
     """One entry of TIERS: which tier, where, its own OPTIONS, and its CAP in seconds."""
 
     tier: str = ""
-    location: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)
+    location: str = field(default="", repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     cap: float | None = None
 
     def __post_init__(self) -> None:
@@ -75,12 +81,19 @@ class TierSpec:
             )
         require_number("cap", self.cap, optional=True)
 
+    def __repr__(self) -> str:
+        # OPTIONS may hold PASSWORD, SIGNING_KEY or AWS keys, and a LOCATION URL a password.
+        return (
+            f"TierSpec(tier={self.tier!r}, location={redacted_location(self.location)!r}, "
+            f"options=<{len(self.options)} hidden>, cap={self.cap!r})"
+        )
+
 
 @dataclass(frozen=True)
 class LayeredSettings:
     """OPTIONS of a layered cache (besides TIERS, which :func:`tier_specs` reads)."""
 
-    tiers: Sequence[Mapping[str, Any]] = ()
+    tiers: Sequence[Mapping[str, Any]] = field(default=(), repr=False)  # holds secrets
     epoch_check_interval: float = 1.0
     lease: bool = False
     lease_ttl: float = 10.0
@@ -96,6 +109,36 @@ class LayeredSettings:
         require_number("lease_wait", self.lease_wait)
         require_number("lease_poll_interval", self.lease_poll_interval, minimum=0.001)
         require_number("stale_ttl", self.stale_ttl)
+
+
+def redacted_location(location: Any) -> Any:
+    """``location`` with the credentials of any URL in it removed, for reprs."""
+    from serverless_cache.tiers.redis import redact  # a pure function; redis is not imported
+
+    if isinstance(location, str):
+        return ",".join(redact(part) if "://" in part else part for part in location.split(","))
+    if isinstance(location, list | tuple):
+        return [redacted_location(str(part)) for part in location]
+    return location
+
+
+def config_digest(prefix: str, tiers: Any) -> str:
+    """A short digest of the key prefix and TIERS, equal for equal configurations.
+
+    It keeps two caches of one name but different prefixes or tiers from sharing their
+    process-wide state and default L1 store (each would keep emptying the other's L1).
+    """
+    text = repr((prefix, canonical(tiers)))
+    return hashlib.blake2b(text.encode(), digest_size=6, key=_DIGEST_KEY).hexdigest()
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with mappings as sorted tuples of lower-cased keys, so equal configs match."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k).lower(), canonical(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(canonical(item) for item in value)
+    return repr(value)
 
 
 def tier_class(name: str) -> type[Tier]:
@@ -114,13 +157,20 @@ def tier_class(name: str) -> type[Tier]:
     return cls
 
 
-def build_tier(spec: TierSpec, name: str, prefix: str, where: str) -> Tier:
-    """Build one tier through its own ``from_options`` constructor."""
+def build_tier(spec: TierSpec, name: str, prefix: str, where: str, *, store: str = "") -> Tier:
+    """Build one tier through its own ``from_options`` constructor.
+
+    A memory tier without LOCATION uses the store ``store`` (default: ``name``) but keeps
+    ``name`` for its metrics.
+    """
     cls = tier_class(spec.tier)
     from_options: Callable[..., Tier] = cls.from_options  # type: ignore[attr-defined]
     options = dict(spec.options)
     if cls.kind == "memory":
-        return from_options(spec.location or name, options, where=where)
+        if spec.location or not store or not issubclass(cls, MemoryTier):
+            return from_options(spec.location or name, options, where=where)
+        memory, codec = parse_options(options, MemorySettings, CodecSettings, where=where)
+        return cls(memory_store(store, memory), Codec(codec), stats_for(name, cls.kind))
     if cls.kind == "dynamodb":  # its LOCATION is the table name, as for the Django backend
         if spec.location:
             options = {"table_name": spec.location, **options}
@@ -160,7 +210,8 @@ class _Flight:
 
 
 class LayeredState:
-    """Process-wide state of one layered cache: the epoch seen last and the computations."""
+    """Process-wide state of one layered cache: the epoch seen last, the computations, and a
+    count of this process's writes (a read that saw it change promotes nothing)."""
 
     def __init__(self) -> None:
         self.epoch: Any = MISSING
@@ -168,6 +219,13 @@ class LayeredState:
         self.check_lock = threading.Lock()
         self.flights: dict[str, _Flight] = {}
         self.flights_lock = threading.Lock()
+        self.writes = 0
+        self.writes_lock = threading.Lock()
+
+    def count_write(self) -> None:
+        """Called before a write touches any tier, so a read overlapping it sees the change."""
+        with self.writes_lock:  # a lost increment could hide a write from a reader
+            self.writes += 1
 
 
 class LayeredTier(Tier):
@@ -183,7 +241,10 @@ class LayeredTier(Tier):
         *,
         name: str = "default",
         prefix: str = "",
+        config: str = "",
     ) -> None:
+        """``name`` labels the metrics; the process-wide state is shared by the tiers of one
+        ``name``, ``prefix`` and ``config`` (a digest of the configuration)."""
         if len(tiers) < 2 or len(caps) != len(tiers):
             raise ConfigurationError("a layered tier needs at least two tiers and one cap each")
         super().__init__(tiers[-1].codec, stats_for(name, self.kind))
@@ -197,7 +258,9 @@ class LayeredTier(Tier):
         self.epoch_key = prefix + EPOCH_SUFFIX
         # The epoch matters only to in-process tiers; shared ones are emptied by clear() itself.
         self.local_tiers = [t for t in self.tiers[:-1] if not t.blocking]
-        self.state: LayeredState = registry.get_or_create("layered", name, LayeredState)
+        self.state: LayeredState = registry.get_or_create(
+            "layered", (name, prefix, config), LayeredState
+        )
         if not self.local_tiers:
             self.state.next_check = float("inf")
 
@@ -218,6 +281,7 @@ class LayeredTier(Tier):
                 f"{where}: option TIERS must be a list of at least two tiers, fastest first, e.g. "
                 "[{'TIER': 'memory', 'CAP': 10}, {'TIER': 'redis', 'LOCATION': 'redis://...'}]"
             )
+        config = config_digest(prefix, settings.tiers)
         tiers: list[Tier] = []
         caps: list[float | None] = []
         for index, raw in enumerate(settings.tiers):
@@ -225,11 +289,11 @@ class LayeredTier(Tier):
             if not isinstance(raw, Mapping):
                 raise ConfigurationError(f"{at} must be a dict with TIER, LOCATION, OPTIONS, CAP")
             (spec,) = parse_options(raw, TierSpec, where=at)
-            tier = build_tier(spec, name, prefix, f"{at}['OPTIONS']")
+            tier = build_tier(spec, name, prefix, f"{at}['OPTIONS']", store=f"{name}#{config}")
             tiers.append(tier)
             is_upper_local = index < len(settings.tiers) - 1 and not tier.blocking
             caps.append(DEFAULT_LOCAL_CAP if spec.cap is None and is_upper_local else spec.cap)
-        return cls(tiers, caps, settings, name=name, prefix=prefix)
+        return cls(tiers, caps, settings, name=name, prefix=prefix, config=config)
 
     # -- epoch -----------------------------------------------------------------------------
     def _check_epoch(self) -> None:
@@ -298,10 +362,11 @@ class LayeredTier(Tier):
     ) -> dict[str, tuple[Any, float | None]]:
         """Ask each lower tier for the keys still missing, promoting what it has."""
         started = time.time()
+        writes = self.state.writes
         for index in range(1, len(self.tiers)):
             entries = self.tiers[index].get_entries(missing)
             if entries:
-                self._promote(index, entries, started)
+                self._promote(index, entries, started, writes)
                 found.update(entries)
                 self.stats.hits += len(entries)
                 missing = [key for key in missing if key not in entries]
@@ -311,9 +376,20 @@ class LayeredTier(Tier):
         return found
 
     def _promote(
-        self, source: int, entries: Mapping[str, tuple[Any, float | None]], started: float
+        self,
+        source: int,
+        entries: Mapping[str, tuple[Any, float | None]],
+        started: float,
+        writes: int,
     ) -> None:
-        """Copy entries found in tier ``source`` into every tier above it, capped."""
+        """Copy entries found in tier ``source`` into every tier above it, capped.
+
+        Nothing is copied when this process wrote since ``writes`` was read: the entries may
+        be older than that write's copies above. A write that slips in while copying makes
+        us drop what we copied (a later miss, never an older value served).
+        """
+        if self.state.writes != writes:
+            return
         now = time.time()
         for index in range(source):
             cap = self.caps[index]
@@ -330,6 +406,8 @@ class LayeredTier(Tier):
             for ttl, items in by_ttl.items():
                 failed = tier.set_many(items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
+        if self.state.writes != writes:
+            self._drop_above(source, list(entries))
 
     def ttl(self, key: str) -> float | None:
         return self.last.ttl(key)
@@ -365,16 +443,22 @@ class LayeredTier(Tier):
         return lowest_refused
 
     def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+        self.state.count_write()
         return self._write_up(items, ttl, len(self.tiers))
 
     def set(self, key: str, value: Any, ttl: float | None) -> bool:
+        self.state.count_write()
         return not self._write_up({key: value}, ttl, len(self.tiers))
 
-    def _drop_above_last(self, keys: Sequence[str]) -> None:
-        for tier in reversed(self.tiers[:-1]):
+    def _drop_above(self, below: int, keys: Sequence[str]) -> None:
+        for tier in reversed(self.tiers[:below]):
             tier.delete_many(keys)
 
+    def _drop_above_last(self, keys: Sequence[str]) -> None:
+        self._drop_above(len(self.tiers) - 1, keys)
+
     def add(self, key: str, value: Any, ttl: float | None) -> bool:
+        self.state.count_write()
         stored = self.last.add(key, value, ttl)
         if stored:
             self._write_up({key: value}, ttl, len(self.tiers) - 1)
@@ -384,20 +468,30 @@ class LayeredTier(Tier):
 
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
         # Upper copies are dropped, not updated: the new expiry is known only to the last tier.
+        self.state.count_write()
         try:
             return self.last.incr(key, delta, create=create)
         finally:
             self._drop_above_last([key])
 
     def delete(self, key: str) -> bool:
+        self.state.count_write()
         present = self.last.delete(key)
+        if self.settings.stale_ttl > 0:  # else get_or_set would still serve the deleted value
+            self.last.delete(key + STALE_SUFFIX)
         self._drop_above_last([key])
         return present
 
     def delete_many(self, keys: Sequence[str]) -> bool:
-        return all([tier.delete_many(keys) for tier in reversed(self.tiers)])
+        self.state.count_write()
+        below = (
+            [*keys, *(key + STALE_SUFFIX for key in keys)] if self.settings.stale_ttl > 0 else keys
+        )
+        deleted = self.last.delete_many(below)
+        return all([tier.delete_many(keys) for tier in reversed(self.tiers[:-1])]) and deleted
 
     def touch(self, key: str, ttl: float | None) -> bool:
+        self.state.count_write()
         touched = self.last.touch(key, ttl)
         for index in reversed(range(len(self.tiers) - 1)):
             tier = self.tiers[index]
@@ -408,6 +502,7 @@ class LayeredTier(Tier):
         return touched
 
     def clear(self) -> bool:
+        self.state.count_write()
         cleared = all([tier.clear() for tier in reversed(self.tiers)])
         return self._bump_epoch() and cleared
 
@@ -448,7 +543,8 @@ class LayeredTier(Tier):
     def _fill(
         self, key: str, compute: Callable[[], Any], ttl: float | None, flight: _Flight
     ) -> Any:
-        value = self.get(key, MISSING)  # filled while this thread waited to lead?
+        # A leader that finished since our read wrote its value here too: no round trip needed.
+        value = MISSING if self.first.blocking else self.first.get(key, MISSING)
         if value is not MISSING:
             return value
         stale = MISSING
@@ -461,14 +557,15 @@ class LayeredTier(Tier):
         lease_key = key + LEASE_SUFFIX
         deadline = time.monotonic() + self.settings.lease_wait
         while True:
+            taken_at = time.monotonic()
             token = self._take_lease(lease_key)
             if token is not None:
                 try:
                     value = self.get(key, MISSING)  # the previous holder may have just finished
                     return value if value is not MISSING else self._compute(key, compute, ttl)
                 finally:
-                    if token and self.last.get(lease_key, MISSING) == token:
-                        self.last.delete(lease_key)
+                    if token:
+                        self._release_lease(lease_key, token, taken_at)
             if stale is not MISSING:
                 return stale
             if time.monotonic() >= deadline:
@@ -489,6 +586,14 @@ class LayeredTier(Tier):
             if self.last.get(lease_key, MISSING) is not MISSING:
                 return None
         return ""  # add refused twice yet no lease is visible: the shared tier is unreachable
+
+    def _release_lease(self, lease_key: str, token: str, taken_at: float) -> None:
+        """Delete the lease if it is still ours: surely so within half its lifetime (counted
+        from before we asked for it), else only if the store still holds our token."""
+        if time.monotonic() - taken_at < self.settings.lease_ttl / 2 or (
+            self.last.get(lease_key, MISSING) == token
+        ):
+            self.last.delete(lease_key)
 
     def _compute(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
         value = compute()

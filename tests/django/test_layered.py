@@ -127,3 +127,17 @@ def test_memoize_uses_django_keys() -> None:
     assert square(3) == 9 and square(3) == 9
     assert calls == [3]
     assert any(key.startswith("p:1:memoize:") for key in shared_tier(cache).store.data)
+
+
+def test_two_caches_without_location_keep_their_own_l1() -> None:
+    """Both default to the name "layered"; their prefixes differ, so must their L1 stores."""
+    one = make_cache("", KEY_PREFIX="one", OPTIONS={"EPOCH_CHECK_INTERVAL": 0})
+    two = make_cache("", KEY_PREFIX="two", OPTIONS={"EPOCH_CHECK_INTERVAL": 0})
+    assert isinstance(one.tier, LayeredTier) and isinstance(two.tier, LayeredTier)
+    one.get("warm-up")  # the first read of the epoch empties L1
+    two.get("warm-up")
+    one.set("k", "v")
+    two.get("other")  # reads two's epoch
+    one.get("other")  # reads one's epoch
+    assert one.tier.first.get("one:1:k") == "v"
+    assert one.tier.state is not two.tier.state

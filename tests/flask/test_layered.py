@@ -73,3 +73,24 @@ def test_get_or_set_computes_once_across_threads() -> None:
 def test_bad_tiers_are_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="TIERS must be a list"):
         make_cache(TIERS=[])
+
+
+def test_two_apps_with_the_default_name_and_other_prefixes_keep_their_own_l1() -> None:
+    caches = []
+    for prefix in ("one_", "two_"):
+        app = Flask(__name__)
+        app.config.update(
+            CACHE_TYPE="serverless_cache.flask.LayeredCache",
+            CACHE_KEY_PREFIX=prefix,
+            CACHE_OPTIONS={"TIERS": TIERS, "EPOCH_CHECK_INTERVAL": 0},
+        )
+        backend = Cache(app).cache
+        assert isinstance(backend, LayeredCache) and isinstance(backend.tier, LayeredTier)
+        caches.append(backend)
+    one, two = caches
+    one.get("warm-up")  # the first read of the epoch empties L1
+    two.get("warm-up")
+    assert one.set("k", "v") is True
+    two.get("other")
+    one.get("other")
+    assert one.tier.first.get("one_k") == "v"

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +20,13 @@ from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.tiers.base import MISSING
-from serverless_cache.tiers.layered import LEASE_SUFFIX, LayeredSettings, LayeredTier
+from serverless_cache.tiers.layered import (
+    LEASE_SUFFIX,
+    STALE_SUFFIX,
+    LayeredSettings,
+    LayeredTier,
+    TierSpec,
+)
 from serverless_cache.tiers.memory import MemorySettings, MemoryTier, memory_store
 
 
@@ -39,6 +45,72 @@ class RecordingTier(MemoryTier):
     def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
         self.reads.append(list(keys))
         return super().get_entries(keys)
+
+
+class RacingTier(RecordingTier):
+    """Runs ``hook`` once, at the chosen moment: another thread's write landing there."""
+
+    def __init__(self, store_name: str) -> None:
+        super().__init__(store_name)
+        self.hook: Callable[[], Any] | None = None
+        self.hook_after_read = True  # else just before the next set_many (a promotion)
+
+    def _fire(self) -> None:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+
+    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
+        entries = super().get_entries(keys)
+        if self.hook_after_read:
+            self._fire()
+        return entries
+
+    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+        if not self.hook_after_read:
+            self._fire()
+        return super().set_many(items, ttl)
+
+
+class CountingTier(MemoryTier):
+    """A real memory tier that records each call a caller makes (not its inner calls)."""
+
+    def __init__(self, store_name: str) -> None:
+        super().__init__(memory_store(store_name, MemorySettings()), Codec(), TierStats())
+        self.calls: list[str] = []
+        self._inside = False
+
+    def _count(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        outer = not self._inside
+        if outer:
+            self.calls.append(name)
+            self._inside = True
+        try:
+            return getattr(MemoryTier, name)(self, *args, **kwargs)
+        finally:
+            if outer:
+                self._inside = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._count("get", key, default)
+
+    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
+        return self._count("get_entries", keys)  # type: ignore[no-any-return]
+
+    def set(self, key: str, value: Any, ttl: float | None) -> bool:
+        return self._count("set", key, value, ttl)  # type: ignore[no-any-return]
+
+    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+        return self._count("set_many", items, ttl)  # type: ignore[no-any-return]
+
+    def add(self, key: str, value: Any, ttl: float | None) -> bool:
+        return self._count("add", key, value, ttl)  # type: ignore[no-any-return]
+
+    def delete(self, key: str) -> bool:
+        return self._count("delete", key)  # type: ignore[no-any-return]
+
+    def delete_many(self, keys: Sequence[str]) -> bool:
+        return self._count("delete_many", keys)  # type: ignore[no-any-return]
 
 
 def instance(
@@ -101,6 +173,48 @@ def test_a_miss_everywhere_is_a_miss() -> None:
     layered, _, _ = instance("a")
     assert layered.get("nope", "default") == "default"
     assert layered.stats.misses == 1
+
+
+WRITES_RACING_A_READ: dict[str, tuple[Callable[[LayeredTier], Any], Any]] = {
+    "set": (lambda t: t.set("k", 2, None), 2),
+    "set_many": (lambda t: t.set_many({"k": 2}, None), 2),
+    "add": (lambda t: (t.last.delete("k"), t.add("k", 2, None)), 2),
+    "incr": (lambda t: t.incr("k", 1), 2),
+    "delete": (lambda t: t.delete("k"), MISSING),
+    "delete_many": (lambda t: t.delete_many(["k"]), MISSING),
+    "clear": (lambda t: t.clear(), MISSING),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES_RACING_A_READ))
+@pytest.mark.parametrize("moment", ["after the shared read", "just before the promotion"])
+def test_a_read_racing_a_local_write_never_leaves_the_older_value_above(
+    write: str, moment: str
+) -> None:
+    """Thread A reads 1 from L2, thread B writes; A's promotion must not bring 1 back to L1."""
+    l2 = RacingTier("shared")
+    l1 = RacingTier("a-l1")
+    layered = LayeredTier([l1, l2], [5.0, None], LayeredSettings(), name="a")
+    layered.get("warm-up")  # reads the epoch
+    l2.set("k", 1, None)
+    racing_write, expected = WRITES_RACING_A_READ[write]
+    if moment == "after the shared read":
+        l2.hook = lambda: racing_write(layered)
+    else:
+        l1.hook_after_read = False
+        l1.hook = lambda: racing_write(layered)
+    assert layered.get("k", MISSING) == 1  # read before the write finished: may be old
+    assert l1.get("k", MISSING) in (expected, MISSING)
+    assert layered.get("k", MISSING) == expected
+
+
+def test_a_read_with_no_write_during_it_still_promotes() -> None:
+    layered, l1, l2 = instance("a")
+    layered.get("warm-up")
+    layered.set("other", 0, None)  # a write before the read does not block its promotion
+    l2.set("k", 1, None)
+    assert layered.get("k") == 1
+    assert l1.get("k") == 1
 
 
 # -- writes ----------------------------------------------------------------------------------
@@ -332,6 +446,59 @@ def test_waiters_get_the_previous_value_while_one_recomputes() -> None:
     assert b.get("k") == "v2"
 
 
+def counted_instance(**settings: Any) -> tuple[LayeredTier, CountingTier]:
+    l2 = CountingTier("shared")
+    layered = LayeredTier(
+        [RecordingTier("a-l1"), l2], [5.0, None], LayeredSettings(**settings), name="a"
+    )
+    layered.get("warm-up")  # reads (and creates) the epoch
+    l2.calls.clear()
+    return layered, l2
+
+
+def test_get_or_set_on_a_miss_costs_two_round_trips_without_lease() -> None:
+    layered, l2 = counted_instance()
+    assert layered.get_or_set("k", lambda: "v", 60) == "v"
+    assert l2.calls == ["get_entries", "set_many"]  # was: get_entries, get_entries, set_many
+    l2.calls.clear()
+    assert layered.get_or_set("k", lambda: "other", 60) == "v"
+    assert l2.calls == []
+
+
+def test_get_or_set_on_a_miss_with_lease_re_reads_only_after_taking_it() -> None:
+    layered, l2 = counted_instance(lease=True)
+    assert layered.get_or_set("k", lambda: "v", 60) == "v"
+    # was: get_entries, get_entries, add, get_entries, set_many, get, delete
+    assert l2.calls == ["get_entries", "add", "get_entries", "set_many", "delete"]
+    assert l2.get("k" + LEASE_SUFFIX, MISSING) is MISSING
+
+
+def test_a_lease_held_past_half_its_lifetime_is_released_only_if_still_ours() -> None:
+    layered, l2 = counted_instance(lease=True, lease_ttl=0.2)
+
+    def slow_then_lose_the_lease() -> str:
+        time.sleep(0.25)  # our lease lapsed; another instance took it
+        l2.add("k" + LEASE_SUFFIX, "someone else", 60)
+        return "v"
+
+    assert layered.get_or_set("k", slow_then_lose_the_lease, 60) == "v"
+    assert l2.get("k" + LEASE_SUFFIX) == "someone else"
+
+
+@pytest.mark.parametrize("delete", ["delete", "delete_many"])
+def test_a_deleted_value_is_not_served_as_the_stale_copy(delete: str) -> None:
+    a, _, l2 = instance("a", lease=True, stale_ttl=60, lease_wait=0.1, lease_poll_interval=0.01)
+    assert a.get_or_set("k", lambda: "deleted", 60) == "deleted"
+    assert l2.get("k" + STALE_SUFFIX) == "deleted"
+    if delete == "delete":
+        assert a.delete("k") is True
+    else:
+        assert a.delete_many(["k"]) is True
+    assert l2.get("k" + STALE_SUFFIX, MISSING) is MISSING
+    l2.add("k" + LEASE_SUFFIX, "another instance computing", 60)
+    assert a.get_or_set("k", lambda: "fresh", 60) == "fresh"
+
+
 def test_memoize_caches_a_plain_function_per_arguments() -> None:
     layered, _, _ = instance("a")
     calls: list[tuple[int, int]] = []
@@ -377,6 +544,64 @@ def test_an_in_process_upper_tier_gets_a_default_cap() -> None:
         "app", {"TIERS": [{"TIER": "memory"}, {"TIER": "memory", "LOCATION": "shared"}]}
     )
     assert layered.caps == [10.0, None]
+
+
+def two_tiers(cap: float = 5) -> list[dict[str, Any]]:
+    return [{"TIER": "memory", "CAP": cap}, {"TIER": "memory", "LOCATION": "shared"}]
+
+
+def test_caches_of_one_name_with_other_prefixes_or_tiers_keep_their_own_l1() -> None:
+    options = {"TIERS": two_tiers(), "EPOCH_CHECK_INTERVAL": 0}
+    one = LayeredTier.from_options("layered", options, prefix="one:")
+    two = LayeredTier.from_options("layered", options, prefix="two:")
+    other_cap = LayeredTier.from_options(
+        "layered", {**options, "TIERS": two_tiers(cap=6)}, prefix="one:"
+    )
+    assert len({id(t.state) for t in (one, two, other_cap)}) == 3
+    l1_stores = {id(t.first.store) for t in (one, two, other_cap)}  # type: ignore[attr-defined]
+    assert len(l1_stores) == 3
+    for cache in (one, two, other_cap):
+        cache.get("warm-up")  # the first read of the epoch empties L1
+    one.set("one:k", "v", None)
+    two.get("two:x")  # reads its own epoch, which differs from one's
+    other_cap.get("one:y")
+    assert one.first.get("one:k") == "v"
+    assert one.get("one:k") == "v"
+    assert stats_for("layered", "memory") is one.first.stats  # metrics keep the cache's name
+
+
+def test_caches_with_the_same_configuration_share_their_state() -> None:
+    options = {"TIERS": two_tiers(), "EPOCH_CHECK_INTERVAL": 0}
+    first = LayeredTier.from_options("layered", options, prefix="p:")
+    again = LayeredTier.from_options(
+        "layered", {"tiers": [{"cap": 5, "tier": "memory"}, two_tiers()[1]]}, prefix="p:"
+    )
+    assert first.state is again.state
+    assert first.first.store is again.first.store  # type: ignore[attr-defined]
+
+
+def test_reprs_of_the_settings_hide_secrets() -> None:
+    secrets = ["hunter2", "pw-secret", "sign-secret", "aws-secret"]
+    raw = {
+        "TIER": "redis",
+        "LOCATION": "redis://user:hunter2@cache.example:6379/0",
+        "OPTIONS": {"PASSWORD": "pw-secret", "SIGNING_KEY": "sign-secret"},
+    }
+    dynamo = {"TIER": "dynamodb", "OPTIONS": {"AWS_SECRET_ACCESS_KEY": "aws-secret"}}
+    specs = [
+        TierSpec(tier="redis", location=raw["LOCATION"], options=raw["OPTIONS"]),
+        TierSpec(
+            tier="redis",
+            location="redis://:hunter2@a:6379,rediss://:hunter2@b:6380",
+            options=dynamo["OPTIONS"],
+        ),
+        TierSpec(tier="redis", location=["redis://:hunter2@a:6379"]),  # type: ignore[arg-type]
+    ]
+    settings = LayeredSettings(tiers=[{"TIER": "memory"}, raw, dynamo])
+    for text in [*map(repr, specs), *map(str, specs), repr(settings), str(settings)]:
+        assert not [secret for secret in secrets if secret in text], text
+    assert "cache.example:6379" in repr(specs[0])
+    assert "rediss://b:6380" in repr(specs[1])
 
 
 @pytest.mark.parametrize(
