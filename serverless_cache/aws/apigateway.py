@@ -13,10 +13,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from serverless_cache.http.routes import EdgeRoute
+from serverless_cache.http.routes import EdgeRoute, logical_ids
 
-#: API Gateway's limits for a method's cache TTL, in seconds.
-MIN_TTL, MAX_TTL = 0, 3600
+#: API Gateway's largest cache TTL for a method, in seconds.
+MAX_TTL = 3600
 TEMPLATES = ("sam", "cloudformation")
 CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 
@@ -31,7 +31,10 @@ def resource_path(path: str) -> str:
 
 
 def cache_ttl(route: EdgeRoute) -> int:
-    """Seconds API Gateway keeps the route's responses (0 = not cached), clamped to its range."""
+    """Seconds API Gateway keeps the route's responses (0 = not cached), clamped to its range.
+
+    API Gateway cannot revalidate, so a ``no-cache`` policy is not cached there.
+    """
     ttl = route.policy.shared_max_age or 0
     if ttl > MAX_TTL:
         warnings.warn(
@@ -49,7 +52,7 @@ def cache_ttl(route: EdgeRoute) -> int:
             stacklevel=2,
         )
         return 0
-    return max(MIN_TTL, ttl)
+    return ttl
 
 
 def cache_key_parameters(route: EdgeRoute) -> list[str]:
@@ -115,10 +118,14 @@ def stage_template(
         "CacheClusterSize": cache_cluster_size,
         "MethodSettings": method_settings(ttls),
     }
-    cached = [(route, cache_key_parameters(route)) for route, ttl in ttls if ttl]
+    cached = [
+        (route, slug, cache_key_parameters(route))
+        for (route, ttl), slug in zip(ttls, logical_ids(routes), strict=True)
+        if ttl
+    ]
     if template == "sam":
         events = {
-            f"Get{route.slug}": {
+            f"Get{slug}": {
                 "Type": "Api",
                 "Properties": {
                     "RestApiId": {"Ref": api},
@@ -130,7 +137,7 @@ def stage_template(
                     ],
                 },
             }
-            for route, parameters in cached
+            for route, slug, parameters in cached
         }
         return {
             "Resources": {
@@ -148,8 +155,8 @@ def stage_template(
             },
         }
     }
-    for route, parameters in cached:
-        resources[f"Get{route.slug}Method"] = {
+    for _route, slug, parameters in cached:
+        resources[f"Get{slug}Method"] = {
             "Type": "AWS::ApiGateway::Method",
             "Properties": {
                 "HttpMethod": "GET",

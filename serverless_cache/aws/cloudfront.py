@@ -18,7 +18,7 @@ from typing import Any
 from serverless_cache.aws.apigateway import EdgeConfigWarning
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.http.policy import CachePolicy
-from serverless_cache.http.routes import EdgeRoute
+from serverless_cache.http.routes import EdgeRoute, logical_ids
 
 #: CloudFront's own default MaxTTL (one year): the origin's headers decide below it.
 DEFAULT_MAX_TTL = 31_536_000
@@ -52,7 +52,8 @@ def cache_policy_config(
     """The ``CachePolicyConfig`` for boto3's ``create_cache_policy`` / the CloudFront API.
 
     DefaultTTL (used when the origin sends no ``Cache-Control``) is the policy's shared
-    lifetime. ``min_ttl`` > 0 makes CloudFront keep ``private``/``no-store`` responses anyway,
+    lifetime, 0 for a ``no-cache`` policy so that CloudFront never serves it unrevalidated.
+    ``min_ttl`` > 0 makes CloudFront keep ``private``/``no-store`` responses anyway,
     so it is warned about.
     """
     if not _NAME.match(name):
@@ -112,14 +113,14 @@ def policies_template(
 ) -> dict[str, Any]:
     """One ``AWS::CloudFront::CachePolicy`` resource per route, ready for a template."""
     resources = {}
-    for route in routes:
+    for route, slug in zip(routes, logical_ids(routes), strict=True):
         config = cache_policy_config(
             route.policy,
-            name=f"{prefix}-{route.slug}",
+            name=f"{prefix}-{slug}",
             comment=f"{route.path} ({route.name})"[:128],
             min_ttl=min_ttl,
         )
-        resources[f"CachePolicy{route.slug}"] = {
+        resources[f"CachePolicy{slug}"] = {
             "Type": "AWS::CloudFront::CachePolicy",
             "Properties": {"CachePolicyConfig": as_cloudformation(config)},
         }

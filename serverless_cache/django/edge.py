@@ -19,18 +19,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from serverless_cache.http.policy import CachePolicy, build_policy
+from serverless_cache.http.policy import NO_EDGE_CACHE, SAFE_METHODS, CachePolicy, build_policy
+from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
 from serverless_cache.http.safety import ExchangeFacts, final_policy, varies_on_cookie
 
 V = TypeVar("V")
 
-#: The attribute a decorated view (function or class) carries, read by ``apigw-config``.
-POLICY_ATTRIBUTE = "edge_cache_policy"
 #: Set on a response whose policy has ``force_shared``, so the middleware respects it too.
 FORCE_SHARED_ATTRIBUTE = "serverless_cache_force_shared"
-#: What ``@no_edge_cache`` sends: nothing keeps the response.
-NO_EDGE_CACHE = CachePolicy(private=True, no_store=True)
-SAFE_METHODS = ("GET", "HEAD")
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
@@ -117,14 +113,32 @@ def apply_policy(
 
 
 def exchange_facts(request: HttpRequest, response: HttpResponseBase) -> ExchangeFacts:
-    """What the safety rule needs, including what the session will do after the view."""
+    """What the safety rule needs, including the cookies the session and CSRF middleware
+    will set after the view (the decorator runs before them)."""
     session = getattr(request, "session", None)
     return ExchangeFacts(
         status=response.status_code,
-        sets_cookie=bool(response.cookies) or bool(getattr(session, "modified", False)),
+        sets_cookie=bool(response.cookies)
+        or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+        or _session_will_set_cookie(request, session),
         authorization="HTTP_AUTHORIZATION" in request.META,
         request_cookies=request.COOKIES,
         session_cookie=settings.SESSION_COOKIE_NAME,
         varies_on_cookie=varies_on_cookie(response.get("Vary"))
         or bool(getattr(session, "accessed", False)),
     )
+
+
+def _session_will_set_cookie(request: HttpRequest, session: Any) -> bool:
+    """Whether SessionMiddleware will send the session cookie: when the session was modified
+    or is saved on every request, or when it deletes the cookie of an empty session."""
+    if session is None:
+        return False
+    if getattr(session, "modified", False):
+        return True
+    is_empty = getattr(session, "is_empty", None)
+    if is_empty is None:
+        return False
+    if is_empty():
+        return settings.SESSION_COOKIE_NAME in request.COOKIES
+    return bool(settings.SESSION_SAVE_EVERY_REQUEST)

@@ -14,24 +14,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
-from serverless_cache.django.edge import SAFE_METHODS, apply_policy
-from serverless_cache.errors import ConfigurationError
-from serverless_cache.http.policy import CachePolicy, build_policy
+from serverless_cache.django.edge import apply_policy
+from serverless_cache.http.policy import SAFE_METHODS, policy_from_setting
 
 SETTING = "SERVERLESS_CACHE_EDGE_DEFAULT"
-
-
-def default_policy() -> CachePolicy | None:
-    """The policy configured in settings, validated (a bad one is a ConfigurationError)."""
-    value: Any = getattr(settings, SETTING, None)
-    if value is None or isinstance(value, CachePolicy):
-        return value
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"{SETTING} must be a CachePolicy or a dict of its fields")
-    try:
-        return build_policy(None, value)
-    except ConfigurationError as error:
-        raise ConfigurationError(f"{SETTING}: {error}") from None
 
 
 class EdgeCacheMiddleware(MiddlewareMixin):
@@ -39,7 +25,7 @@ class EdgeCacheMiddleware(MiddlewareMixin):
 
     def __init__(self, get_response: Any) -> None:
         super().__init__(get_response)
-        self.default = default_policy()
+        self.default = policy_from_setting(getattr(settings, SETTING, None), SETTING)
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

@@ -21,18 +21,21 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Response
 
-from serverless_cache.errors import ConfigurationError
-from serverless_cache.http.policy import CachePolicy, build_policy
+from serverless_cache.http.policy import (
+    NO_EDGE_CACHE,
+    SAFE_METHODS,
+    CachePolicy,
+    build_policy,
+    policy_from_setting,
+)
+from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
 from serverless_cache.http.safety import ExchangeFacts, final_policy, varies_on_cookie
 
 V = TypeVar("V")
 
-POLICY_ATTRIBUTE = "edge_cache_policy"
 #: WSGI environ keys through which a view tells the extension what it decided.
 FORCE_SHARED_KEY = "serverless_cache.force_shared"
 ENDPOINT_KEY = "serverless_cache.endpoint"
-NO_EDGE_CACHE = CachePolicy(private=True, no_store=True)
-SAFE_METHODS = ("GET", "HEAD")
 CONFIG_KEY = "EDGE_CACHE_DEFAULT"
 
 
@@ -142,22 +145,11 @@ class EdgeCache:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        default = self.default or _policy_from_config(app.config.get(CONFIG_KEY))
+        default = self.default or policy_from_setting(app.config.get(CONFIG_KEY), CONFIG_KEY)
         app.before_request(_remember_endpoint)
         app.wsgi_app = _SafetyMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, default, app.session_interface.get_cookie_name(app)
         )
-
-
-def _policy_from_config(value: Any) -> CachePolicy | None:
-    if value is None or isinstance(value, CachePolicy):
-        return value
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"{CONFIG_KEY} must be a CachePolicy or a dict of its fields")
-    try:
-        return build_policy(None, value)
-    except ConfigurationError as error:
-        raise ConfigurationError(f"{CONFIG_KEY}: {error}") from None
 
 
 def _remember_endpoint() -> None:

@@ -19,6 +19,12 @@ from serverless_cache.errors import ConfigurationError
 
 logger = logging.getLogger("serverless_cache.http")
 
+#: The attribute a decorated view (function, class or blueprint) carries, read by the route
+#: finders that generate the API Gateway and CloudFront configuration.
+POLICY_ATTRIBUTE = "edge_cache_policy"
+#: Only responses to these methods get a policy: nothing else is cached at the edge.
+SAFE_METHODS = ("GET", "HEAD")
+
 #: RFC 9110 token: what header names and directive names are made of.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _AGES = ("max_age", "s_maxage", "stale_while_revalidate", "stale_if_error")
@@ -119,16 +125,24 @@ class CachePolicy:
     # -- what the policy means -----------------------------------------------------------------
     @property
     def shared_max_age(self) -> int | None:
-        """Seconds a shared cache (CloudFront, API Gateway) may keep it; None = not shareable."""
-        if self.private or self.no_store:
+        """Seconds a shared cache may serve it without asking the origin; None = never.
+
+        ``no-cache`` gives None: it may be stored, but only served after revalidation, which
+        API Gateway's cache cannot do.
+        """
+        if self.private or self.no_store or self.no_cache:
             return None
         return self.s_maxage if self.s_maxage is not None else self.max_age
 
     @property
     def is_shared(self) -> bool:
-        """True when a shared cache may store the response."""
+        """True when a shared cache may store the response.
+
+        Any lifetime counts, ``max-age=0`` and the stale directives included: CloudFront
+        stores such a response (serving it stale, or for its DefaultTTL without max-age).
+        """
         return not (self.private or self.no_store) and (
-            self.public or self.s_maxage is not None or bool(self.max_age)
+            self.public or any(getattr(self, age) is not None for age in _AGES)
         )
 
     def as_private(self) -> CachePolicy:
@@ -192,7 +206,7 @@ class CachePolicy:
                 continue
             field = name.replace("-", "_")
             if field in _AGES:
-                if value.isdigit():
+                if value.isascii() and value.isdigit():
                     fields[field] = min(int(value), fields.get(field, int(value)))
                 else:
                     logger.warning("Cache-Control %s=%r is not a number; ignored", name, value)
@@ -314,3 +328,20 @@ def build_policy(policy: CachePolicy | None, directives: dict[str, Any]) -> Cach
     if not policy.cache_control:
         raise ConfigurationError("edge_cache needs at least one directive, e.g. max_age=60")
     return policy
+
+
+#: What ``@no_edge_cache`` sends: nothing keeps the response.
+NO_EDGE_CACHE = CachePolicy(private=True, no_store=True)
+
+
+def policy_from_setting(value: Any, name: str) -> CachePolicy | None:
+    """The default policy configured under ``name``: None, a CachePolicy or a dict of its
+    fields, validated (a bad one is a ConfigurationError naming the setting)."""
+    if value is None or isinstance(value, CachePolicy):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{name} must be a CachePolicy or a dict of its fields")
+    try:
+        return build_policy(None, value)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{name}: {error}") from None

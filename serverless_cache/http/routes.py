@@ -1,17 +1,21 @@
 """Routes with an edge policy, as found in a Django URLconf or a Flask url_map.
 
 Paths use API Gateway's template syntax (``/articles/{pk}``, ``{rest+}`` for a greedy tail),
-which CloudFront path patterns and SAM events are derived from.
+the form the API Gateway stage settings and SAM events are generated in. CloudFront path
+patterns (cache behaviors) are not generated: attach the generated cache policies yourself.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from serverless_cache.http.policy import CachePolicy
 
 _PARAMETER = re.compile(r"\{([^}+]+)\+?\}")
+#: A Django route or Werkzeug rule parameter: ``<name>``, ``<int:pk>``, ``<any(a, b):kind>``.
+_RULE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:(]+)(?:\([^>]*\))?:)?(?P<name>[^>]+)>")
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,34 @@ def api_path(*segments: str) -> str:
     """Join path segments into ``/a/b`` without a trailing slash (API Gateway's form)."""
     joined = "/".join(s.strip("/") for s in segments if s.strip("/"))
     return "/" + joined
+
+
+def path_template(rule: str) -> str:
+    """A Django route or Werkzeug rule in API Gateway's form: ``<int:pk>`` -> ``{pk}``, and
+    the ``path`` converter (which matches slashes) -> the greedy ``{rest+}``."""
+
+    def parameter(match: re.Match[str]) -> str:
+        greedy = "+" if match["converter"] == "path" else ""
+        return "{" + match["name"] + greedy + "}"
+
+    return _RULE_PARAMETER.sub(parameter, rule)
+
+
+def logical_ids(routes: Sequence[EdgeRoute]) -> list[str]:
+    """One distinct template identifier per route: its slug, or the slug and a counter when
+    slugs collide (``/a/b`` and ``/a-b`` are both ``AB``; the second becomes ``AB2``).
+
+    A route whose slug is unique keeps it, so adding a route never renames another resource.
+    """
+    slugs = [route.slug for route in routes]
+    taken = set(slugs)
+    seen: set[str] = set()
+    ids = []
+    for slug in slugs:
+        candidate, counter = slug, 1
+        while candidate in seen or (candidate != slug and candidate in taken):
+            counter += 1
+            candidate = f"{slug}{counter}"
+        seen.add(candidate)
+        ids.append(candidate)
+    return ids

@@ -18,6 +18,12 @@ logger = logging.getLogger("serverless_cache.http")
 #: What a 5xx response is sent with when its policy had a shared lifetime.
 ERROR_POLICY = CachePolicy(no_store=True)
 
+#: Statuses a shared cache may keep by default whose answer is the same for every caller:
+#: RFC 9110's heuristically cacheable ones (15.1; 501 left out, as every 5xx gets no-store)
+#: and 304, which carries the policy of the 200 it revalidates (RFC 9110 15.4.5).
+SHAREABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 304, 308, 404, 405, 410, 414})
+_FORCE_HINT = "; pass force_shared=True to the policy to share it anyway"
+
 _logged: set[tuple[str, str]] = set()
 _logged_lock = threading.Lock()
 
@@ -38,15 +44,25 @@ def safe_policy(policy: CachePolicy, facts: ExchangeFacts, *, where: str) -> Cac
     """``policy`` as it may be emitted for this exchange.
 
     - A 5xx response never keeps a shared lifetime (an outage is not cached at the edge).
+    - Any other status not in :data:`SHAREABLE_STATUSES` (a redirect to a login page, a 429,
+      a 401...) is downgraded to ``private``, ``force_shared`` or not: the policy was written
+      for the view's normal answer.
     - Unless the view said ``force_shared=True``, a shareable response is downgraded to
       ``private`` when it sets a cookie, when the request carried ``Authorization`` (shared
       caches may store such answers only when told to, RFC 9111 3.5, and a policy with a
       lifetime tells them to), or when the request carried the session cookie and the response
-      varies on ``Cookie``. Each downgrade is logged once per ``where`` and reason.
+      varies on ``Cookie``.
+
+    Each downgrade is logged once per ``where`` and reason.
     """
+    if not policy.is_shared:
+        return policy
     if facts.status >= 500:
-        return ERROR_POLICY if policy.is_shared else policy
-    if not policy.is_shared or policy.force_shared:
+        return ERROR_POLICY
+    if facts.status not in SHAREABLE_STATUSES:
+        _log_once(where, f"status {facts.status} is not one shared caches keep for everybody")
+        return policy.as_private()
+    if policy.force_shared:
         return policy
     if facts.sets_cookie:
         reason = "the response sets a cookie"
@@ -56,7 +72,7 @@ def safe_policy(policy: CachePolicy, facts: ExchangeFacts, *, where: str) -> Cac
         reason = "the request carried the session cookie and the response varies on Cookie"
     else:
         return policy
-    _log_once(where, reason)
+    _log_once(where, reason + _FORCE_HINT)
     return policy.as_private()
 
 
@@ -66,10 +82,7 @@ def _log_once(where: str, reason: str) -> None:
             return
         _logged.add((where, reason))
     logger.warning(
-        "edge cache: %s was downgraded to private because %s; pass force_shared=True to the "
-        "policy to share it anyway (logged once)",
-        where,
-        reason,
+        "edge cache: %s was downgraded to private because %s (logged once)", where, reason
     )
 
 

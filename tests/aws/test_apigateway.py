@@ -162,3 +162,29 @@ def test_bad_template_arguments() -> None:
         stage_template([], template="terraform")
     with pytest.raises(ValueError, match="cache cluster size"):
         stage_template([], cache_cluster_size="2")
+
+
+def test_no_cache_and_stale_only_routes_are_not_cached() -> None:
+    """API Gateway cannot revalidate, so a no-cache response is never kept there."""
+    no_cache = EdgeRoute("/a", "a", CachePolicy(no_cache=True, max_age=60, s_maxage=600))
+    assert cache_ttl(no_cache) == 0
+    stale = EdgeRoute("/b", "b", CachePolicy(max_age=0, stale_while_revalidate=600))
+    assert cache_ttl(stale) == 0
+    settings = stage_template([no_cache, stale])["Resources"]["Api"]["Properties"]
+    assert [s["CachingEnabled"] for s in settings["MethodSettings"]] == [False, False, False]
+
+
+@pytest.mark.parametrize("template", ["sam", "cloudformation"])
+def test_colliding_slugs_get_distinct_logical_ids(template: str) -> None:
+    policy = CachePolicy(public=True, s_maxage=60)
+    routes = [EdgeRoute(path, path, policy) for path in ("/a/b", "/a-b", "/a_b")]
+    resources = stage_template(routes, template=template)["Resources"]
+    if template == "sam":
+        generated = resources["Function"]["Properties"]["Events"]
+        assert set(generated) == {"GetAB", "GetAB2", "GetAB3"}
+    else:
+        generated = {k: v for k, v in resources.items() if k != "ApiStage"}
+        assert set(generated) == {"GetABMethod", "GetAB2Method", "GetAB3Method"}
+    assert len(generated) == len(routes)
+    if template == "sam":
+        assert [e["Properties"]["Path"] for e in generated.values()] == ["/a/b", "/a-b", "/a_b"]

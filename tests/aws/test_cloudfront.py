@@ -20,9 +20,11 @@ from serverless_cache.aws.cloudfront import (
     cache_policy_config,
     invalidate,
     lambda_edge_headers,
+    policies_template,
 )
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.http import CachePolicy
+from serverless_cache.http.routes import EdgeRoute
 
 ARTICLE = CachePolicy(
     public=True,
@@ -214,3 +216,18 @@ def test_lambda_edge_headers_from_django_and_flask_responses(settings: Any) -> N
         "a=1",
         "b=2",
     ]
+
+
+def test_no_cache_policy_gets_no_default_ttl() -> None:
+    """DefaultTTL would let CloudFront serve without revalidating; MinTTL 0 obeys no-cache."""
+    config = cache_policy_config(CachePolicy(no_cache=True, max_age=60, s_maxage=600), name="n")
+    assert (config["MinTTL"], config["DefaultTTL"]) == (0, 0)
+
+
+def test_colliding_slugs_get_distinct_policies() -> None:
+    policy = CachePolicy(public=True, s_maxage=60)
+    routes = [EdgeRoute(path, path, policy) for path in ("/a/b", "/a-b")]
+    resources = policies_template(routes, prefix="site")["Resources"]
+    assert set(resources) == {"CachePolicyAB", "CachePolicyAB2"}
+    names = [r["Properties"]["CachePolicyConfig"]["Name"] for r in resources.values()]
+    assert names == ["site-AB", "site-AB2"]

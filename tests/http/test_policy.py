@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from serverless_cache.errors import ConfigurationError
-from serverless_cache.http.policy import CachePolicy, build_policy
+from serverless_cache.http.policy import CachePolicy, build_policy, policy_from_setting
 
 ages = st.none() | st.integers(min_value=0, max_value=10**9)
 header_names = st.sampled_from(["Accept-Language", "Accept", "Origin", "X-Tenant", "Cookie"])
@@ -173,3 +173,53 @@ def test_cache_key_inputs() -> None:
     assert policy.key_headers() == ("Accept-Language", "X-Tenant")
     assert policy.key_cookies() == ("*",)
     assert dataclasses.replace(policy, cookies=("theme",)).key_cookies() == ("theme",)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "max-age=0, stale-while-revalidate=600",
+        "max-age=0, stale-if-error=86400",
+        "stale-while-revalidate=600",
+        "stale-if-error=600",
+        "max-age=0",
+        "public",
+    ],
+)
+def test_stale_directives_and_max_age_zero_are_shared(header: str) -> None:
+    """CloudFront keeps these (it honours SWR/SIE and applies its DefaultTTL without max-age)."""
+    policy = CachePolicy.parse(header)
+    assert policy.is_shared
+    assert not policy.as_private().is_shared
+    assert not CachePolicy.parse(header + ", private").is_shared
+
+
+def test_no_directive_with_a_lifetime_is_not_shared() -> None:
+    assert not CachePolicy().is_shared
+    assert not CachePolicy(must_revalidate=True).is_shared
+    assert not CachePolicy(private=True, max_age=0, stale_while_revalidate=5).is_shared
+
+
+def test_no_cache_has_no_shared_lifetime() -> None:
+    """A shared cache that cannot revalidate (API Gateway) must not keep a no-cache response."""
+    policy = CachePolicy(no_cache=True, max_age=60, s_maxage=600)
+    assert policy.shared_max_age is None
+    assert policy.is_shared  # still stored by caches that revalidate: the safety rule applies
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1²", "+5", "-1", ""])
+def test_parse_ignores_non_ascii_digits(value: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "serverless_cache.http"):
+        assert CachePolicy.parse(f"max-age={value}") == CachePolicy()
+    assert "is not a number" in caplog.text
+
+
+def test_policy_from_setting() -> None:
+    assert policy_from_setting(None, "X") is None
+    policy = CachePolicy(public=True, max_age=5)
+    assert policy_from_setting(policy, "X") is policy
+    assert policy_from_setting({"public": True, "max_age": 5}, "X") == policy
+    with pytest.raises(ConfigurationError, match=r"^X must be a CachePolicy or a dict"):
+        policy_from_setting("public", "X")
+    with pytest.raises(ConfigurationError, match=r"^X: edge_cache: unknown directive 'max_ag'"):
+        policy_from_setting({"max_ag": 5}, "X")

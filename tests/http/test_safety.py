@@ -8,7 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from serverless_cache.http.policy import CachePolicy
-from serverless_cache.http.safety import ERROR_POLICY, ExchangeFacts, forget_logged, safe_policy
+from serverless_cache.http.safety import (
+    ERROR_POLICY,
+    SHAREABLE_STATUSES,
+    ExchangeFacts,
+    forget_logged,
+    safe_policy,
+)
 
 SHARED = CachePolicy(public=True, max_age=60, s_maxage=600)
 
@@ -77,3 +83,50 @@ def test_downgrade_is_logged_once_per_view_and_reason(caplog: pytest.LogCaptureF
     assert len(messages) == 3
     assert "view a was downgraded to private because the response sets a cookie" in messages[0]
     assert "force_shared=True" in messages[0]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "max-age=0, stale-while-revalidate=600",
+        "max-age=0, stale-if-error=86400",
+        "stale-while-revalidate=600",
+    ],
+)
+def test_stale_only_lifetimes_are_protected_too(header: str) -> None:
+    policy = CachePolicy.parse(header)
+    assert safe_policy(policy, facts(sets_cookie=True), where="v").private
+    assert safe_policy(policy, facts(status=503), where="v") == ERROR_POLICY
+
+
+@pytest.mark.parametrize("status", [200, 203, 204, 300, 301, 304, 308, 404, 405, 410, 414])
+def test_statuses_cached_by_default_keep_the_shared_lifetime(status: int) -> None:
+    assert status in SHAREABLE_STATUSES
+    assert safe_policy(SHARED, facts(status=status), where="v") is SHARED
+
+
+@pytest.mark.parametrize("status", [201, 206, 302, 303, 307, 400, 401, 403, 409, 429, 451])
+def test_other_statuses_are_downgraded_even_when_forced(status: int) -> None:
+    assert safe_policy(SHARED, facts(status=status), where="v").cache_control == (
+        "private, max-age=60"
+    )
+    forced = CachePolicy(public=True, max_age=60, s_maxage=600, force_shared=True)
+    assert safe_policy(forced, facts(status=status), where="v").cache_control == (
+        "private, max-age=60"
+    )
+    browser_only = CachePolicy(private=True, max_age=5)
+    assert safe_policy(browser_only, facts(status=status), where="v") is browser_only
+
+
+def test_status_downgrade_is_logged_once_per_view_and_status(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, "serverless_cache.http"):
+        for _ in range(3):
+            safe_policy(SHARED, facts(status=302), where="view a")
+        safe_policy(SHARED, facts(status=429), where="view a")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert "view a was downgraded to private because status 302" in messages[0]
+    assert "force_shared" not in messages[0]
+    assert "status 429" in messages[1]
