@@ -77,11 +77,10 @@ def test_emf_line_parses_with_the_documented_schema(lambda_environment: None) ->
     document = json.loads(lines[0])
     directive = document["_aws"]["CloudWatchMetrics"]
     assert isinstance(document["_aws"]["Timestamp"], int)
-    assert len(directive) == 1
-    assert directive[0]["Namespace"] == "Shop"
-    assert directive[0]["Dimensions"] == [["FunctionName", "Service"]]
+    assert all(d["Namespace"] == "Shop" for d in directive)
+    assert all(d["Dimensions"] == [["FunctionName", "Service"]] for d in directive)
     assert document["FunctionName"] == "shop-api" and document["Service"] == "catalog"
-    names = {m["Name"]: m["Unit"] for m in directive[0]["Metrics"]}
+    names = {m["Name"]: m["Unit"] for d in directive for m in d["Metrics"]}
     for name, unit in names.items():
         assert name in document
         assert unit in ("Count", "Milliseconds")

@@ -12,9 +12,8 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from serverless_cache.django.edge import POLICY_ATTRIBUTE
 from serverless_cache.http.policy import CachePolicy
-from serverless_cache.http.routes import EdgeRoute, api_path
+from serverless_cache.http.routes import EdgeRoute, api_path, path_template
 
-_ROUTE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 _REGEX_SPECIALS = re.compile(r"[\\^$.|?*+()\[\]]")
 
 
@@ -55,16 +54,11 @@ def _walk(patterns: list[Any], prefix: str) -> Iterator[EdgeRoute]:
 def _segment(pattern: Any) -> str | None:
     """The API Gateway form of one pattern's part of the path, or None if it has none."""
     if isinstance(pattern, RoutePattern):
-        return _ROUTE_PARAMETER.sub(_parameter, str(pattern))
+        return path_template(str(pattern))
     if isinstance(pattern, RegexPattern):
         return _simplify_regex(str(pattern))
     warnings.warn(f"{pattern!r}: pattern type not supported; skipped", EdgeRouteWarning, 2)
     return None
-
-
-def _parameter(match: re.Match[str]) -> str:
-    greedy = "+" if match["converter"] == "path" else ""
-    return "{" + match["name"] + greedy + "}"
 
 
 def _simplify_regex(regex: str) -> str | None:

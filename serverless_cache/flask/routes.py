@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Flask
 
 from serverless_cache.flask.edge import POLICY_ATTRIBUTE
 from serverless_cache.http.policy import CachePolicy
-from serverless_cache.http.routes import EdgeRoute, api_path
-
-_RULE_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:(]+)(?:\([^>]*\))?:)?(?P<name>[^>]+)>")
+from serverless_cache.http.routes import EdgeRoute, api_path, path_template
 
 
 def edge_routes(app: Flask) -> list[EdgeRoute]:
@@ -21,11 +17,7 @@ def edge_routes(app: Flask) -> list[EdgeRoute]:
             continue
         policy = _policy(app, rule.endpoint)
         if policy is not None:
-            path = _RULE_PARAMETER.sub(
-                lambda m: "{" + m["name"] + ("+" if m["converter"] == "path" else "") + "}",
-                rule.rule,
-            )
-            routes.append(EdgeRoute(api_path(path), rule.endpoint, policy))
+            routes.append(EdgeRoute(api_path(path_template(rule.rule)), rule.endpoint, policy))
     return routes
 
 

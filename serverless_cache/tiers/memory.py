@@ -6,7 +6,10 @@ cannot change the cache; small immutable values (int, float, bool, None, str, by
 as they are, which keeps those semantics and skips pickling on the hot path.
 
 Reads take no lock: ``OrderedDict.get`` and ``move_to_end`` are single C calls, atomic under
-the GIL. Every write, eviction and byte count change happens under one lock.
+the GIL. Every write, eviction and byte count change happens under one lock, and no writer
+iterates over the dict (a reader's reorder would break the iteration): eviction pops from the
+least recently used end, as Django's locmem culls, and expired entries leave when read or
+when they reach that end.
 """
 
 from __future__ import annotations
@@ -110,13 +113,7 @@ class MemoryStore:
         return True
 
     def _cull(self) -> None:
-        """Make room as Django's locmem does: expired first, then 1/CULL_FREQUENCY of the LRU."""
-        now = time()
-        # list() takes the items in one C call: lock-free readers reorder the dict meanwhile.
-        for key in [k for k, e in list(self.data.items()) if e.expires_at <= now]:
-            self.total_bytes -= self.data.pop(key).size
-        if len(self.data) < self.max_entries:
-            return
+        """Make room as Django's locmem does: drop 1/CULL_FREQUENCY of the entries, LRU first."""
         frequency = self.settings.cull_frequency
         if frequency == 0:
             self.data.clear()
