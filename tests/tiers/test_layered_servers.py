@@ -113,14 +113,16 @@ class SharedTierCases:
         config = options(shared, 10, LEASE=lease, LEASE_POLL_INTERVAL=0.02)
         start = SPAWN.Barrier(5)
         reports = run_instances(
-            *[(layered_instances.stampede, (config, "cold", 50, start, 1.0)) for _ in range(5)]
+            *[(layered_instances.stampede, (config, "cold", 50, start, 2.0)) for _ in range(5)]
         )
         assert all(report["values"] == ["computed"] * 50 for report in reports)
         computations = [report["computations"] for report in reports]
         if lease:
             assert sum(computations) == 1
         else:
-            assert computations == [1] * 5
+            # Once per process at most: its 50 threads share one computation. Processes do not
+            # coordinate, so several compute; one that starts late may find the value stored.
+            assert set(computations) <= {0, 1} and sum(computations) >= 2
 
 
 class TestOverRedis(SharedTierCases):
