@@ -48,7 +48,7 @@ class CircuitBreaker:
 
     After the cooldown exactly one caller is let through as a probe (half-open); its success
     closes the breaker, its failure opens it for another cooldown. One breaker is shared by
-    every view of the same client, so the whole process backs off together.
+    every view of the same client, so the whole process backs off, and logs, together.
     """
 
     def __init__(self, threshold: int, cooldown: float) -> None:
@@ -58,6 +58,8 @@ class CircuitBreaker:
         self.open_until = 0.0
         self._probing = False
         self._lock = threading.Lock()
+        self._last_log = -float("inf")
+        self._unlogged = 0
 
     def allow(self) -> bool:
         """Whether a call may go to the store now; cheap when closed."""
@@ -82,6 +84,17 @@ class CircuitBreaker:
             if self.failures >= self.threshold:
                 self.open_until = time.monotonic() + self.cooldown
 
+    def log_turn(self, interval: float) -> int | None:
+        """For a failure to log: None if one was logged less than ``interval`` ago, else how
+        many went unlogged since (the first failure of a burst is always logged)."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_log < interval:
+                self._unlogged += 1
+                return None
+            unlogged, self._unlogged, self._last_log = self._unlogged, 0, now
+            return unlogged
+
 
 class Guard:
     """Runs store calls of one tier under its fail-open policy and shared breaker."""
@@ -99,8 +112,6 @@ class Guard:
         self.breaker = breaker
         self.stats = stats
         self.errors = errors
-        self._last_log = -float("inf")
-        self._suppressed = 0
 
     def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
         """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open)."""
@@ -138,11 +149,9 @@ class Guard:
 
     def _log(self, operation: str, exc: BaseException) -> None:
         """Log the first failure of a burst, then at most once per ``log_interval``."""
-        now = time.monotonic()
-        if now - self._last_log < self.settings.log_interval:
-            self._suppressed += 1
+        suppressed = self.breaker.log_turn(self.settings.log_interval)
+        if suppressed is None:
             return
-        suppressed, self._suppressed, self._last_log = self._suppressed, 0, now
         logger.warning(
             "serverless_cache: %s %s failed (%s: %s); serving %s%s",
             self.name,

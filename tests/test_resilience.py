@@ -75,3 +75,13 @@ def test_a_burst_of_failures_is_logged_once(caplog: pytest.LogCaptureFixture) ->
             g.call("get", fail, None)
     assert len(caplog.records) == 1
     assert "connection refused" in caplog.text
+
+
+def test_views_sharing_a_breaker_share_the_log_throttle(caplog: pytest.LogCaptureFixture) -> None:
+    options = ResilienceSettings(breaker_threshold=100)
+    breaker = CircuitBreaker(options.breaker_threshold, options.breaker_cooldown)
+    with caplog.at_level(logging.WARNING, logger="serverless_cache"):
+        for _ in range(20):  # Django builds a backend, so a Guard, per async context
+            view = Guard("test store", options, breaker, TierStats(), (StoreDown,))
+            view.call("get", fail, None)
+    assert len(caplog.records) == 1
