@@ -106,12 +106,16 @@ class Guard:
         breaker: CircuitBreaker,
         stats: TierStats,
         errors: tuple[type[BaseException], ...],
+        answered: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.name = name
         self.settings = settings
         self.breaker = breaker
         self.stats = stats
         self.errors = errors
+        #: Among ``errors``, those a healthy store answers with (Redis WRONGTYPE...): they are a
+        #: miss or a dropped write like any failure, but do not count towards the breaker.
+        self.answered = answered
 
     def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
         """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open)."""
@@ -128,7 +132,10 @@ class Guard:
             result = fn()
         except self.errors as exc:
             self.stats.observe(time.perf_counter() - started)
-            self.breaker.record_failure()
+            if isinstance(exc, self.answered):
+                self.breaker.record_success()
+            else:
+                self.breaker.record_failure()
             self.stats.errors += 1
             self._log(operation, exc)
             if self.settings.fail_open:

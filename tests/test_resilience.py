@@ -85,3 +85,21 @@ def test_views_sharing_a_breaker_share_the_log_throttle(caplog: pytest.LogCaptur
             view = Guard("test store", options, breaker, TierStats(), (StoreDown,))
             view.call("get", fail, None)
     assert len(caplog.records) == 1
+
+
+class WrongType(Exception):
+    """Stands in for an error reply from a healthy server."""
+
+
+def test_errors_the_store_answers_with_fall_back_without_opening_the_breaker() -> None:
+    options = ResilienceSettings(breaker_threshold=1)
+    breaker = CircuitBreaker(options.breaker_threshold, options.breaker_cooldown)
+    g = Guard("test store", options, breaker, TierStats(), (StoreDown, WrongType), (WrongType,))
+
+    def wrong_type() -> int:
+        raise WrongType("WRONGTYPE")
+
+    assert g.call("get", wrong_type, -1) == -1
+    assert g.call("get", lambda: 7, -1) == 7
+    assert g.call("get", fail, -1) == -1
+    assert g.call("get", lambda: 7, -1) == -1  # a real failure does open it

@@ -198,7 +198,9 @@ def after_restore() -> None:
     """
     for store in registry.entries("memory"):
         store.clear()
-    for kind in registry.kinds() - {"memory"}:
+    for state in registry.entries("layered"):  # no connections: keep it, re-read the epoch
+        state.next_check = 0.0
+    for kind in registry.kinds() - {"memory", "layered"}:
         registry.discard(kind)
     metrics.forget_context()
     _state.warmed = False

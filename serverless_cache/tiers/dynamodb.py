@@ -356,7 +356,7 @@ class DynamoDBTier(Tier):
         return b"".join(parts)
 
     # -- batches ---------------------------------------------------------------------------
-    def _batch_get(self, keys: Sequence[str], projection: str | None = None) -> dict[str, Item]:
+    def _batch_get(self, keys: Sequence[str]) -> dict[str, Item]:
         """Items by key through BatchGetItem, 100 keys a request, UnprocessedKeys retried."""
         unique = list(dict.fromkeys(keys))
         found: dict[str, Item] = {}
@@ -365,8 +365,6 @@ class DynamoDBTier(Tier):
                 "Keys": [self._key(key) for key in unique[start : start + BATCH_GET_SIZE]],
                 "ConsistentRead": self.settings.consistent_read,
             }
-            if projection:
-                request["ProjectionExpression"] = projection
             for attempt in range(UNPROCESSED_RETRIES + 1):
                 if attempt:
                     _backoff(attempt)
@@ -410,11 +408,11 @@ class DynamoDBTier(Tier):
     def _deletes(self, owner: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         return [(owner, {"DeleteRequest": {"Key": self._key(key)}}) for key in keys]
 
-    def _drop_chunks(self, key: str, old: Item | None, keep: int = 0) -> None:
-        """Delete the chunks of a replaced or deleted value beyond the first ``keep``."""
+    def _drop_chunks(self, key: str, old: Item | None) -> None:
+        """Delete the chunks of a replaced or deleted value."""
         if old and CHUNKS in old:
             count = int(old[CHUNKS]["N"])
-            self._batch_write(self._deletes(key, [chunk_key(key, i) for i in range(keep, count)]))
+            self._batch_write(self._deletes(key, [chunk_key(key, i) for i in range(count)]))
 
     # -- reads -----------------------------------------------------------------------------
     def warm(self) -> None:

@@ -49,6 +49,9 @@ TIER_CLASSES = {
 }
 #: Default CAP of an in-process upper tier: how stale an instance may be after a remote write.
 DEFAULT_LOCAL_CAP = 10.0
+#: The default CAP of a shared tier above the last one: a copy another instance's write raced
+#: (or that a refused delete left behind) must not live there forever.
+DEFAULT_SHARED_CAP = 60.0
 #: Suffixes of the bookkeeping keys; a control character keeps them apart from user keys.
 EPOCH_SUFFIX = "\x1flayered-epoch"
 LEASE_SUFFIX = "\x1flease"
@@ -291,8 +294,10 @@ class LayeredTier(Tier):
             (spec,) = parse_options(raw, TierSpec, where=at)
             tier = build_tier(spec, name, prefix, f"{at}['OPTIONS']", store=f"{name}#{config}")
             tiers.append(tier)
-            is_upper_local = index < len(settings.tiers) - 1 and not tier.blocking
-            caps.append(DEFAULT_LOCAL_CAP if spec.cap is None and is_upper_local else spec.cap)
+            cap = spec.cap
+            if cap is None and index < len(settings.tiers) - 1:
+                cap = DEFAULT_SHARED_CAP if tier.blocking else DEFAULT_LOCAL_CAP
+            caps.append(cap)
         return cls(tiers, caps, settings, name=name, prefix=prefix, config=config)
 
     # -- epoch -----------------------------------------------------------------------------

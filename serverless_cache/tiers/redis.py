@@ -7,8 +7,10 @@ It creates the redis-py client on first use, which is also when ``redis`` is imp
 Lambda freezes an instance between invocations; a server or NAT may close its idle sockets
 meanwhile. redis-py's pool notices a closed socket when it hands the connection out, and a
 connection error mid-command is retried once on a fresh connection. Timeouts are short and
-never retried, so an unresponsive server costs one timeout, after which the shared circuit
-breaker (:mod:`serverless_cache.resilience`) stops calling it for a cooldown.
+not retried on a standalone server, so an unresponsive one costs one timeout, after which the
+shared circuit breaker (:mod:`serverless_cache.resilience`) stops calling it for a cooldown.
+(redis-py's cluster client retries once after refreshing its slot map, timeouts included: a
+silent cluster node costs up to twice the timeout.)
 
 Every operation is one round trip: ``get_many`` is one MGET, ``set_many`` one pipeline,
 ``incr`` one script that refuses a missing key. In cluster mode multi-key calls are split per
@@ -134,6 +136,13 @@ def store_errors() -> tuple[type[BaseException], ...]:
     return _store_errors
 
 
+def answered_errors() -> tuple[type[BaseException], ...]:
+    """Error replies of a reachable server (WRONGTYPE on a foreign key...): not an outage."""
+    from redis.exceptions import ResponseError
+
+    return (ResponseError,)
+
+
 class RedisClient:
     """Process-wide: the redis-py clients of one configuration and their circuit breaker.
 
@@ -200,6 +209,7 @@ class RedisClient:
             "socket_timeout": settings.socket_timeout,
             # A dropped connection is retried once on a new one; a timeout is never retried.
             "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            "retry_on_error": [RedisConnectionError],  # redis-py 5.0 needs both to retry
         }
         if settings.username is not None:
             kwargs["username"] = settings.username
@@ -228,7 +238,7 @@ class RedisClient:
 
         nodes: list[ClusterNode] = []
         kwargs = self._common_kwargs(self.urls[0])
-        del kwargs["retry"]  # the cluster client has its own retry, below
+        del kwargs["retry"], kwargs["retry_on_error"]  # the cluster client has its own, below
         for url in self.urls:
             parsed = parse_url(url)  # type: ignore[no-untyped-call]
             host, port = parsed.pop("host", "localhost"), parsed.pop("port", 6379)
@@ -373,6 +383,7 @@ class RedisTier(Tier):
                 client.breaker,
                 self.stats,
                 store_errors(),
+                answered_errors(),
             )
         return guard.call(operation, fn, fallback)
 

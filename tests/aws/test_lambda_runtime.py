@@ -329,3 +329,17 @@ def test_an_unbuildable_cache_alias_does_not_break_invocations() -> None:
         for _ in range(2):
             assert handler(events.apigw_v2("/products/1"), events.LambdaContext()) == "served"
         assert lambda_runtime._state.warmed
+
+
+def test_after_restore_keeps_layered_state_and_rereads_the_epoch() -> None:
+    from serverless_cache.tiers.layered import LayeredTier
+
+    layered = LayeredTier.from_options(
+        "restored", {"TIERS": [{"TIER": "memory"}, {"TIER": "memory", "LOCATION": "l2"}]}
+    )
+    layered.set("k", "v", None)
+    layered.state.next_check = float("inf")
+    lambda_runtime.after_restore()
+    assert registry.entries("layered") == [layered.state]
+    assert layered.state.next_check == 0.0
+    assert layered.first.get("k") is None  # the snapshot's L1 contents are gone

@@ -21,6 +21,8 @@ from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.layered import (
+    DEFAULT_LOCAL_CAP,
+    DEFAULT_SHARED_CAP,
     LEASE_SUFFIX,
     STALE_SUFFIX,
     LayeredSettings,
@@ -632,3 +634,17 @@ def test_importing_the_layered_tier_loads_no_network_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_every_tier_above_the_last_gets_a_finite_default_cap() -> None:
+    layered = LayeredTier.from_options(
+        "caps",
+        {
+            "TIERS": [
+                {"TIER": "memory"},
+                {"TIER": "redis", "LOCATION": "redis://127.0.0.1:1/0"},
+                {"TIER": "redis", "LOCATION": "redis://127.0.0.1:2/0"},
+            ]
+        },
+    )
+    assert layered.caps == [DEFAULT_LOCAL_CAP, DEFAULT_SHARED_CAP, None]

@@ -523,3 +523,13 @@ def test_a_view_outliving_a_registry_discard_uses_the_new_client(redis_server: R
     tier.warm()
     assert tier.client is not old
     assert registry.entries("redis") == [tier.client]
+
+
+def test_an_error_reply_is_a_miss_but_does_not_open_the_breaker(redis_server: RedisServer) -> None:
+    tier = RedisTier.from_options(redis_server.url, {"breaker_threshold": 1})
+    redis_server.client().rpush("a-list", "x")  # GET on a list: WRONGTYPE from a healthy server
+    assert tier.get("a-list", "miss") == "miss"
+    assert tier.get("a-list", "miss") == "miss"
+    tier.set("fine", 1, None)
+    assert tier.get("fine") == 1
+    assert tier.stats.errors == 2
