@@ -12,16 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
+from serverless_cache import registry
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.options import require_int, require_number
 
 T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
+Errors = tuple[type[BaseException], ...]
+
+#: The fallback of a call that has none to give (incr cannot invent a number): the caller raises.
+UNREACHABLE: Final[Any] = object()
 
 
 @dataclass(frozen=True)
@@ -168,3 +173,63 @@ class Guard:
             "misses and dropping writes" if self.settings.fail_open else "errors",
             f" ({suppressed} similar failures not logged)" if suppressed else "",
         )
+
+
+class _HasBreaker(Protocol):
+    breaker: CircuitBreaker
+
+
+C = TypeVar("C", bound=_HasBreaker)
+
+
+class SharedClient(Generic[C]):
+    """A tier view's handle on a process-wide client in the registry, and its :class:`Guard`.
+
+    The client (and its breaker) is created on first use and fetched again once the registry
+    was discarded (a SnapStart restore): views built before keep working. ``errors`` and
+    ``answered`` are called when the guard is built, so the store's library is imported late.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        key: Hashable,
+        factory: Callable[[CircuitBreaker], C],
+        name: str,
+        settings: ResilienceSettings,
+        stats: TierStats,
+        errors: Callable[[], Errors],
+        answered: Callable[[], Errors] = tuple,
+    ) -> None:
+        threshold, cooldown = settings.breaker_threshold, settings.breaker_cooldown
+        self.kind = kind
+        #: Views that differ only in fail-open or logging settings share the client and breaker.
+        self.key = (key, threshold, cooldown)
+        self.factory = lambda: factory(CircuitBreaker(threshold, cooldown))
+        self.name = name
+        self.settings = settings
+        self.stats = stats
+        self.errors = errors
+        self.answered = answered
+        self._client: C
+        self._generation = -1  # no client yet (the registry's generation starts at 0)
+        self._guard: Guard | None = None
+
+    @property
+    def client(self) -> C:
+        """The shared client, fetched again once the registry was discarded."""
+        if self._generation != registry.generation:
+            generation = registry.generation
+            self._client = registry.get_or_create(self.kind, self.key, self.factory)
+            self._generation, self._guard = generation, None
+        return self._client
+
+    def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
+        """``fn()`` under this view's guard (see :meth:`Guard.call`)."""
+        guard = self._guard
+        if guard is None or self._generation != registry.generation:
+            breaker = self.client.breaker  # first: a fresh client drops the old guard
+            guard = self._guard = Guard(
+                self.name, self.settings, breaker, self.stats, self.errors(), self.answered()
+            )
+        return guard.call(operation, fn, fallback)

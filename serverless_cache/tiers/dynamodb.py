@@ -22,20 +22,24 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
-from serverless_cache import registry
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.options import parse_options, require_int, require_number
-from serverless_cache.resilience import CircuitBreaker, Guard, ResilienceSettings
+from serverless_cache.resilience import (
+    UNREACHABLE,
+    CircuitBreaker,
+    Errors,
+    ResilienceSettings,
+    SharedClient,
+)
 from serverless_cache.tiers.base import MISSING, Tier
 
-T = TypeVar("T")
 Item = dict[str, dict[str, Any]]
 logger = logging.getLogger("serverless_cache")
 
@@ -122,14 +126,21 @@ class _ConditionFailed(Exception):
     """A conditional write found the item in a state that does not allow it."""
 
 
+def store_errors() -> Errors:
+    """The exceptions that mean "the store failed" (botocore is imported with the client)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 class DynamoDBConnection:
     """A boto3 client and its circuit breaker: one per client configuration per process."""
 
-    def __init__(self, settings: DynamoDBSettings, resilience: ResilienceSettings) -> None:
+    def __init__(self, settings: DynamoDBSettings, breaker: CircuitBreaker) -> None:
         try:
             import boto3
             from botocore.config import Config
-            from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+            from botocore.exceptions import ClientError, NoRegionError
         except ImportError:
             raise ConfigurationError(
                 "the DynamoDB tier needs boto3: pip install 'serverless-cache[dynamodb]'"
@@ -153,8 +164,7 @@ class DynamoDBConnection:
                 "the DynamoDB tier needs a region: set the REGION_NAME option or AWS_REGION"
             ) from None
         self.client_error: type[Exception] = ClientError
-        self.errors: tuple[type[BaseException], ...] = (BotoCoreError, ClientError)
-        self.breaker = CircuitBreaker(resilience.breaker_threshold, resilience.breaker_cooldown)
+        self.breaker = breaker
 
     def close(self) -> None:
         self.client.close()
@@ -204,13 +214,17 @@ class DynamoDBTier(Tier):
         #: Every key of this cache starts with it; clear() removes exactly those items.
         self.key_prefix = key_prefix
         self.table = settings.table_name
-        self._registry_key = (
+        missing: Errors = (TableMissingError,) if resilience.fail_open else ()
+        self._shared = SharedClient(
+            "dynamodb",
             settings.client_key(),
-            resilience.breaker_threshold,
-            resilience.breaker_cooldown,
+            lambda breaker: DynamoDBConnection(settings, breaker),
+            f"DynamoDB table {self.table!r}",
+            resilience,
+            stats,
+            lambda: store_errors() + missing,
         )
-        self._connection: DynamoDBConnection | None = None
-        self._guard: Guard | None = None
+        self._guarded = self._shared.call
 
     @classmethod
     def from_options(
@@ -235,38 +249,14 @@ class DynamoDBTier(Tier):
         return cls(table, resilience, Codec(codec), stats, key_prefix=key_prefix)
 
     # -- plumbing --------------------------------------------------------------------------
-    def _connect(self) -> tuple[DynamoDBConnection, Guard]:
-        """The shared client (created on first use, so boto3 is imported only then)."""
-        connection = registry.get_or_create(
-            "dynamodb",
-            self._registry_key,
-            lambda: DynamoDBConnection(self.settings, self.resilience),
-        )
-        if connection is not self._connection or self._guard is None:
-            errors = connection.errors
-            if self.resilience.fail_open:
-                errors += (TableMissingError,)
-            self._guard = Guard(
-                f"DynamoDB table {self.table!r}",
-                self.resilience,
-                connection.breaker,
-                self.stats,
-                errors,
-            )
-            self._connection = connection
-        return connection, self._guard
-
     @property
     def client(self) -> Any:
         """The boto3 DynamoDB client (for diagnostics and tests; the tier needs no other)."""
-        return self._connect()[0].client
-
-    def _guarded(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
-        return self._connect()[1].call(operation, fn, fallback)
+        return self._shared.client.client
 
     def _request(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """One DynamoDB call, with a missing table and a failed condition made explicit."""
-        connection = self._connect()[0]
+        connection = self._shared.client
         try:
             return getattr(connection.client, method)(**kwargs)  # type: ignore[no-any-return]
         except connection.client_error as exc:
@@ -589,7 +579,6 @@ class DynamoDBTier(Tier):
         """
         key_attribute = self._key(key)
         request: dict[str, Any] = {"TableName": self.table, "Key": key_attribute}
-        unreachable: Any = object()
 
         def add_delta() -> int:
             for _ in range(5):
@@ -631,8 +620,8 @@ class DynamoDBTier(Tier):
                     continue
             raise KeyError(key)
 
-        result = self._guarded("incr", add_delta, unreachable)
-        if result is unreachable:
+        result = self._guarded("incr", add_delta, UNREACHABLE)
+        if result is UNREACHABLE:
             raise KeyError(key)
         return result  # type: ignore[no-any-return]
 

@@ -24,26 +24,28 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import urlsplit
 
-from serverless_cache import registry
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.options import parse_options, require_choice, require_int, require_number
-from serverless_cache.resilience import CircuitBreaker, Guard, ResilienceSettings
+from serverless_cache.resilience import (
+    UNREACHABLE,
+    CircuitBreaker,
+    ResilienceSettings,
+    SharedClient,
+)
 from serverless_cache.tiers.base import MISSING, Tier
 
-T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
 
 SCHEMES: Final = ("redis", "rediss", "unix")
 _GLOB_SPECIAL: Final = str.maketrans({c: "\\" + c for c in "*?[]\\"})
-_UNREACHABLE: Final = object()
 
 #: INCRBY that refuses to create the key, so a missing key is an error without a race.
 INCR_EXISTING: Final = (
@@ -296,18 +298,6 @@ def _by_slot(cluster: Any, keys: Sequence[str]) -> dict[int, list[str]]:
     return groups
 
 
-def redis_client(
-    urls: tuple[str, ...], settings: RedisSettings, resilience: ResilienceSettings
-) -> RedisClient:
-    """The process-wide client of this configuration, created (without connecting) once."""
-    threshold, cooldown = resilience.breaker_threshold, resilience.breaker_cooldown
-    return registry.get_or_create(
-        "redis",
-        (urls, settings, threshold, cooldown),
-        lambda: RedisClient(urls, settings, CircuitBreaker(threshold, cooldown)),
-    )
-
-
 class RedisTier(Tier):
     """A view onto a shared :class:`RedisClient` with its codec, counters and key prefix.
 
@@ -320,7 +310,8 @@ class RedisTier(Tier):
 
     def __init__(
         self,
-        client: RedisClient,
+        urls: tuple[str, ...],
+        settings: RedisSettings,
         codec: Codec,
         stats: TierStats,
         resilience: ResilienceSettings,
@@ -329,21 +320,25 @@ class RedisTier(Tier):
         prefix: str = "",
     ) -> None:
         super().__init__(codec, stats)
-        self._client = client
-        self._generation = registry.generation
         self.resilience = resilience
         self.name = name
         self.prefix = prefix
-        self._guard: Guard | None = None
+        self._shared = SharedClient(
+            "redis",
+            (urls, settings),
+            lambda breaker: RedisClient(urls, settings, breaker),
+            f"redis cache {name!r}",
+            resilience,
+            stats,
+            store_errors,
+            answered_errors,
+        )
+        self._run = self._shared.call
 
     @property
     def client(self) -> RedisClient:
-        """The shared client, fetched again once the registry was discarded (SnapStart)."""
-        if self._generation != registry.generation:
-            self._generation = registry.generation
-            self._client = redis_client(self._client.urls, self._client.settings, self.resilience)
-            self._guard = None
-        return self._client
+        """The shared client, created on first use (without connecting), once per process."""
+        return self._shared.client
 
     @classmethod
     def from_options(
@@ -366,26 +361,11 @@ class RedisTier(Tier):
             options, RedisSettings, CodecSettings, ResilienceSettings, where=where, ignore=ignore
         )
         name = name or redact(urls[0])
-        client = redis_client(urls, settings, resilience)
         stats = stats_for(name, cls.kind)
-        return cls(client, Codec(codec), stats, resilience, name=name, prefix=prefix)
+        return cls(urls, settings, Codec(codec), stats, resilience, name=name, prefix=prefix)
 
     def __repr__(self) -> str:
         return f"<RedisTier {self.name!r} prefix={self.prefix!r} {self.client!r}>"
-
-    def _run(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
-        client = self.client  # first: after a registry discard this also drops the old guard
-        guard = self._guard
-        if guard is None:
-            guard = self._guard = Guard(
-                f"redis cache {self.name!r}",
-                self.resilience,
-                client.breaker,
-                self.stats,
-                store_errors(),
-                answered_errors(),
-            )
-        return guard.call(operation, fn, fallback)
 
     def warm(self) -> None:
         """PING the primary now, so the first request does not pay for the connection."""
@@ -559,8 +539,8 @@ class RedisTier(Tier):
                     ) from None
                 raise
 
-        result: Any = self._run("incr", increment, _UNREACHABLE)
-        if result is _UNREACHABLE or result is None:
+        result: Any = self._run("incr", increment, UNREACHABLE)
+        if result is UNREACHABLE or result is None:
             raise KeyError(key)
         return int(result)
 
