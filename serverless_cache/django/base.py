@@ -66,6 +66,21 @@ class TierCache(BaseCache):
             self.validate_key(key)
         return key  # type: ignore[no-any-return]
 
+    def _final_keys(self, keys: Iterable[Any], version: int | None) -> dict[str, Any]:
+        """Final key -> the caller's key, for a batch: version and key function resolved once."""
+        if version is None:
+            version = self.version
+        if self.key_func is not default_key_func:
+            return {self.make_and_validate_key(key, version): key for key in keys}
+        head = f"{self.key_prefix}:{version}:"
+        by_final: dict[str, Any] = {}
+        for key in keys:
+            final = f"{head}{key}"
+            if len(final) > _MAX_KEY_LENGTH or not final.isprintable() or " " in final:
+                self.validate_key(final)
+            by_final[final] = key
+        return by_final
+
     # -- Django's API ----------------------------------------------------------------------
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
@@ -87,7 +102,7 @@ class TierCache(BaseCache):
         return self._tier.delete(self.make_and_validate_key(key, version))
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        by_final = {self.make_and_validate_key(key, version): key for key in keys}
+        by_final = self._final_keys(keys, version)
         found = self._tier.get_many(list(by_final))
         return {by_final[final]: value for final, value in found.items()}
 
@@ -103,13 +118,13 @@ class TierCache(BaseCache):
     def set_many(
         self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
-        by_final = {self.make_and_validate_key(key, version): key for key in data}
+        by_final = self._final_keys(data, version)
         items = {final: data[key] for final, key in by_final.items()}
         failed = self._tier.set_many(items, self._ttl(timeout))
         return [by_final[final] for final in failed]
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        self._tier.delete_many([self.make_and_validate_key(key, version) for key in keys])
+        self._tier.delete_many(list(self._final_keys(keys, version)))
 
     def clear(self) -> None:
         self._tier.clear()

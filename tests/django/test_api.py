@@ -305,3 +305,27 @@ def test_cache_middleware_caches_whole_responses(backend: dict[str, Any]) -> Non
     assert response.content == b"body"
     assert calls == [1]
     assert "max-age=30" in response["Cache-Control"]
+
+
+def test_batch_calls_validate_every_key(make_cache: CacheFactory) -> None:
+    cache = make_cache()
+    for call in (
+        lambda: cache.get_many(["fine", "has space"]),
+        lambda: cache.set_many({"fine": 1, "x" * 300: 2}),
+        lambda: cache.delete_many(["fine", "ctrl\x01char"]),
+    ):
+        with pytest.warns(CacheKeyWarning):
+            call()
+
+
+def test_batch_calls_use_the_version_and_key_function(make_cache: CacheFactory) -> None:
+    cache = make_cache(VERSION=4, KEY_PREFIX="p")
+    cache.set_many({"a": 1, 2: "two"}, version=7)
+    assert cache.get("a", version=7) == 1 and cache.get(2, version=7) == "two"
+    assert cache.get_many(["a", 2]) == {}
+    assert cache.get_many(["a", 2], version=7) == {"a": 1, 2: "two"}
+    cache.delete_many(["a"], version=7)
+    assert cache.get_many(["a", 2], version=7) == {2: "two"}
+    custom = make_cache(KEY_FUNCTION=lambda key, prefix, version: f"custom-{key}")
+    custom.set_many({"k": 1})
+    assert custom.get_many(["k"]) == {"k": 1} and custom.tier.get("custom-k") == 1
