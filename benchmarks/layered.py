@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import compare
-from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
-from serverless_cache.tiers.redis import RedisTier
 from tests.fixtures.redis_servers import RedisServer
+from tests.tiers.build import layered_tier, memory, redis_tier
 
 VALUE = {"id": 7, "name": "user", "roles": ["a", "b"]}
 
@@ -31,9 +30,9 @@ def main() -> None:
 
 
 def run(url: str) -> None:
-    bare_memory = MemoryTier.from_options("bench-bare-memory", None)
-    bare_redis = RedisTier.from_options(url, None, name="bench-bare-redis")
-    layered = LayeredTier.from_options(
+    bare_memory = memory("bench-bare-memory", None)
+    bare_redis = redis_tier(url, None, name="bench-bare-redis")
+    layered = layered_tier(
         "bench-layered",
         {"TIERS": [{"TIER": "memory", "CAP": 60}, {"TIER": "redis", "LOCATION": url}]},
     )

@@ -14,13 +14,14 @@ import json
 import pickle
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from serverless_cache.errors import ConfigurationError, DecodeError
 from serverless_cache.options import require_choice, require_int
 
 _PICKLE = 0x01
 _JSON = 0x02
+_EXTERNAL = 0x03
 _ZLIB = 0x10
 _SIGNED = 0x20
 _MAC_SIZE = 32
@@ -57,12 +58,33 @@ class CodecSettings:
         )
 
 
-class Codec:
-    """Turns values into bytes and back; ``loads`` raises DecodeError on anything it distrusts."""
+class Serializer(Protocol):
+    """An object serializer of another library (cachelib's, as Flask-Caching assigns them)."""
 
-    def __init__(self, settings: CodecSettings | None = None) -> None:
+    def dumps(self, value: Any) -> bytes: ...
+
+    def loads(self, data: bytes) -> Any: ...
+
+
+class Codec:
+    """Turns values into bytes and back; ``loads`` raises DecodeError on anything it distrusts.
+
+    ``serializer`` replaces pickle/json with another library's (Flask-Caching's
+    ``CACHE_SERIALIZER``); framing, compression and signing stay the same.
+    """
+
+    def __init__(
+        self, settings: CodecSettings | None = None, serializer: Serializer | None = None
+    ) -> None:
         self.settings = settings = settings or CodecSettings()
-        self._kind = _PICKLE if settings.serializer == "pickle" else _JSON
+        self.serializer = serializer
+        self._kind = (
+            _EXTERNAL if serializer else _PICKLE if settings.serializer == "pickle" else _JSON
+        )
+        #: True when a payload is exactly a pickle: in-process tiers skip the framing.
+        self.plain_pickle = self._kind == _PICKLE and not (
+            settings.signing_key or settings.compress_min_bytes is not None
+        )
         self._compress_min = settings.compress_min_bytes
         key = settings.signing_key
         self._key = key.encode() if isinstance(key, str) else key
@@ -73,6 +95,8 @@ class Codec:
             return str(value).encode()
         if self._kind == _PICKLE:
             body = pickle.dumps(value, self.settings.pickle_protocol)
+        elif self.serializer is not None:
+            body = self.serializer.dumps(value)
         else:
             body = json.dumps(value, separators=(",", ":")).encode()
         header = self._kind
@@ -90,7 +114,7 @@ class Codec:
         """Decode a payload written by :meth:`dumps`; never unpickles an unverified payload."""
         if self._key is None and data and data[0] == _PICKLE:  # the common case, first
             try:
-                return pickle.loads(data[1:])
+                return pickle.loads(memoryview(data)[1:])
             except Exception as exc:
                 raise DecodeError(
                     f"payload could not be unpickled ({type(exc).__name__})"
@@ -121,6 +145,8 @@ class Codec:
                 return pickle.loads(body)
             if kind == _JSON:
                 return json.loads(body)
+            if kind == _EXTERNAL and self.serializer is not None:
+                return self.serializer.loads(body)
         except Exception as exc:
             raise DecodeError(f"payload could not be decoded ({type(exc).__name__})") from None
         raise DecodeError(f"unknown payload header 0x{first:02x}")

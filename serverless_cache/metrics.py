@@ -19,8 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from serverless_cache import registry
+
 #: The counters of every tier, in report order.
-COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions", "connections")
+COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions")
 #: The most metric definitions one EMF directive may hold.
 EMF_METRICS_PER_DIRECTIVE = 100
 #: Latency samples kept per tier between two flushes (EMF accepts 100 values per metric).
@@ -33,8 +35,8 @@ _EMF_NAMES = {name: name.capitalize() for name in COUNTERS}
 class TierStats:
     """Counters of one tier of one cache, and latency samples of its store calls.
 
-    ``connections`` counts connections or clients the tier opened. Latency is recorded by
-    network tiers per store round trip; in-process reads take microseconds and are not timed.
+    Latency is recorded by network tiers per store call; in-process reads take microseconds
+    and are not timed.
     """
 
     hits: int = 0
@@ -43,7 +45,6 @@ class TierStats:
     deletes: int = 0
     errors: int = 0
     promotions: int = 0
-    connections: int = 0
     latency_ms: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def observe(self, seconds: float) -> None:
@@ -56,59 +57,71 @@ class TierStats:
         return {name: getattr(self, name) for name in COUNTERS}
 
 
-_lock = threading.Lock()
-_stats: dict[tuple[str, str], TierStats] = {}
-#: Counter values at the last flush, so that each invocation reports its own deltas.
-_flushed: dict[tuple[str, str], dict[str, int]] = {}
+class MetricsState:
+    """This process's counters, their values at the last flush, the invocation count and the
+    EMF settings: one registry entry, reset in place so views keep their counters."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stats: dict[tuple[str, str], TierStats] = {}
+        #: Counter values at the last flush, so that each invocation reports its own deltas.
+        self.flushed: dict[tuple[str, str], dict[str, int]] = {}
+        #: How many invocations this execution environment has served (since a restore).
+        self.invocations = 0
+        self.emf: EmfSettings | None = None
+        self.last_report: dict[str, Any] | None = None
+
+    def reset(self) -> None:
+        """Zero every counter and forget the EMF settings."""
+        self.emf = self.last_report = None
+        with self.lock:
+            for stats in self.stats.values():
+                for name in COUNTERS:
+                    setattr(stats, name, 0)
+                stats.latency_ms.clear()
+            self.flushed.clear()
+        self.invocations = 0
+
+    def restore(self) -> None:
+        """After a SnapStart restore the next invocation is a cold one."""
+        self.invocations = 0
+
+
+def _state() -> MetricsState:
+    return registry.get_or_create("metrics", None, MetricsState)
 
 
 def stats_for(cache: str, tier: str) -> TierStats:
     """The shared counters for ``tier`` of the cache named ``cache``."""
-    found = _stats.get((cache, tier))
+    state = _state()
+    found = state.stats.get((cache, tier))
     if found is None:
-        with _lock:
-            found = _stats.setdefault((cache, tier), TierStats())
+        with state.lock:
+            found = state.stats.setdefault((cache, tier), TierStats())
     return found
 
 
 def reset() -> None:
     """Zero every counter and forget the EMF settings (tests, or the start of a measured run)."""
-    global _emf, _last_report
-    _emf = _last_report = None
-    with _lock:
-        for stats in _stats.values():
-            for name in COUNTERS:
-                setattr(stats, name, 0)
-            stats.latency_ms.clear()
-        _flushed.clear()
-    _context.invocations = 0
+    _state().reset()
 
 
 # -- execution context ---------------------------------------------------------------------
-@dataclass
-class _ExecutionContext:
-    """How many invocations this execution environment has served (since a restore)."""
-
-    invocations: int = 0
-
-
-_context = _ExecutionContext()
-
-
 def begin_invocation() -> bool:
     """Count an invocation; True when the execution context is reused (not a cold start)."""
-    _context.invocations += 1
-    return _context.invocations > 1
+    state = _state()
+    state.invocations += 1
+    return state.invocations > 1
 
 
 def context_reused() -> bool:
     """Whether the current invocation runs in an execution context that served one before."""
-    return _context.invocations > 1
+    return _state().invocations > 1
 
 
 def forget_context() -> None:
     """Treat the next invocation as a cold one (after a SnapStart restore)."""
-    _context.invocations = 0
+    _state().invocations = 0
 
 
 # -- per-invocation report -----------------------------------------------------------------
@@ -128,14 +141,15 @@ def _collect(*, flush: bool) -> dict[str, dict[str, dict[str, Any]]]:
     Counters are read once, under the lock, so an increment is in this report or the next.
     """
     caches: dict[str, dict[str, dict[str, Any]]] = {}
-    with _lock:
-        for key, stats in _stats.items():
-            current, before = stats.as_dict(), _flushed.get(key, {})
+    state = _state()
+    with state.lock:
+        for key, stats in state.stats.items():
+            current, before = stats.as_dict(), state.flushed.get(key, {})
             entry: dict[str, Any] = {name: current[name] - before.get(name, 0) for name in COUNTERS}
             entry["latency_ms"] = [round(sample, 3) for sample in stats.latency_ms]
             caches.setdefault(key[0], {})[key[1]] = entry
             if flush:
-                _flushed[key] = current
+                state.flushed[key] = current
                 stats.latency_ms.clear()
     return caches
 
@@ -146,15 +160,14 @@ def _report(caches: dict[str, dict[str, dict[str, Any]]], warmup: bool) -> dict[
         "cold_start": not reused,
         "context_reused": reused,
         "warmup": warmup,
-        "invocation": _context.invocations,
+        "invocation": _state().invocations,
         "caches": caches,
     }
 
 
 def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
     """End the invocation's report: return it, print it as EMF if enabled, start the next."""
-    global _last_report
-    report = _last_report = _report(_collect(flush=True), warmup)
+    report = _state().last_report = _report(_collect(flush=True), warmup)
     settings = emf_settings()
     if settings.enabled:
         settings.stream.write(json.dumps(emf_document(report, settings)) + "\n")
@@ -162,12 +175,9 @@ def flush_invocation(*, warmup: bool = False) -> dict[str, Any]:
     return report
 
 
-_last_report: dict[str, Any] | None = None
-
-
 def last_report() -> dict[str, Any] | None:
     """The report of the last flushed invocation (None before the first)."""
-    return _last_report
+    return _state().last_report
 
 
 # -- CloudWatch Embedded Metric Format -----------------------------------------------------
@@ -179,9 +189,6 @@ class EmfSettings:
     namespace: str = "ServerlessCache"
     dimensions: dict[str, str] = field(default_factory=dict)
     stream: TextIO = field(default_factory=lambda: sys.stdout)
-
-
-_emf: EmfSettings | None = None
 
 
 def configure_emf(
@@ -198,13 +205,12 @@ def configure_emf(
     ``SERVERLESS_CACHE_EMF_NAMESPACE`` or "ServerlessCache"; dimensions ``FunctionName`` (in
     Lambda) plus the ones given here; the stream is stdout, which Lambda sends to CloudWatch.
     """
-    global _emf
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if enabled is None:
         flag = os.environ.get("SERVERLESS_CACHE_EMF", "").strip().lower()
         enabled = flag in ("1", "true", "yes", "on") if flag else bool(function_name)
     base = {"FunctionName": function_name} if function_name else {}
-    _emf = EmfSettings(
+    emf = _state().emf = EmfSettings(
         enabled=enabled,
         namespace=namespace
         or os.environ.get("SERVERLESS_CACHE_EMF_NAMESPACE")
@@ -212,12 +218,12 @@ def configure_emf(
         dimensions={**base, **(dimensions or {})},
         stream=stream or sys.stdout,
     )
-    return _emf
+    return emf
 
 
 def emf_settings() -> EmfSettings:
     """The EMF settings in force (from the environment until :func:`configure_emf` is called)."""
-    return _emf or configure_emf()
+    return _state().emf or configure_emf()
 
 
 def emf_document(report: dict[str, Any], settings: EmfSettings | None = None) -> dict[str, Any]:

@@ -81,3 +81,11 @@ def require_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ConfigurationError(
             f"option {name.upper()} must be one of {', '.join(map(repr, choices))}, got {value!r}"
         )
+
+
+def pop_option(options: dict[str, Any], name: str, default: Any = None) -> Any:
+    """Remove and return the option ``name`` (lower case) from ``options``, in any case."""
+    for key in list(options):
+        if str(key).lower() == name:
+            return options.pop(key)
+    return default

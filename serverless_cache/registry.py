@@ -1,9 +1,14 @@
-"""Process-wide registry of long-lived objects: in-process stores, connection pools, clients.
+"""Process-wide state, all in one place: stores, clients, counters, the runtime's state.
 
 Django builds a backend object per thread and per async context, and under Mangum nearly every
 invocation is a new context. What must survive warm invocations therefore lives here, keyed by
 its configuration, and backend objects are cheap views onto it (Django's ``locmem`` keeps its
 stores in module-level dicts for the same reason).
+
+Two hooks act on every entry: :func:`restore` after a SnapStart restore (an entry with a
+``restore()`` method forgets what the snapshot froze, in place; any other, such as a client
+with pooled sockets, is closed and dropped) and :func:`reset` for tests (``reset()`` in place,
+or dropped). Entries kept in place stay shared with the views built before.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _entries: dict[tuple[str, Hashable], Any] = {}
-#: Bumped by every :func:`discard`: a view holding an entry compares it to know it is stale.
+#: Bumped whenever entries are dropped: a view holding an entry compares it to know it is stale.
 generation = 0
 
 
@@ -45,15 +50,32 @@ def kinds() -> set[str]:
 
 
 def discard(kind: str | None = None) -> None:
-    """Forget entries (all or one kind), calling ``close()`` on those that have it.
+    """Drop entries (all or one kind), calling ``close()`` on those that have it."""
+    _drop(lambda key, value: kind is None or key[0] == kind)
 
-    Used after a SnapStart restore, where pooled connections and cached data are invalid,
-    and by tests.
-    """
+
+def restore() -> None:
+    """After a SnapStart restore: entries with ``restore()`` forget the snapshot in place; the
+    others (clients, pooled connections, whose sockets are dead) are dropped."""
+    kept = [value for value in entries() if callable(getattr(value, "restore", None))]
+    _drop(lambda key, value: not callable(getattr(value, "restore", None)))
+    for value in kept:
+        value.restore()
+
+
+def reset() -> None:
+    """For tests: entries with ``reset()`` start over in place; every other one is dropped."""
+    kept = [value for value in entries() if callable(getattr(value, "reset", None))]
+    _drop(lambda key, value: not callable(getattr(value, "reset", None)))
+    for value in kept:
+        value.reset()
+
+
+def _drop(doomed_if: Callable[[tuple[str, Hashable], Any], bool]) -> None:
     global generation
     with _lock:
         generation += 1
-        doomed = [(k, v) for k, v in _entries.items() if kind is None or k[0] == kind]
+        doomed = [(k, v) for k, v in _entries.items() if doomed_if(k, v)]
         for k, _ in doomed:
             del _entries[k]
     for _, value in doomed:

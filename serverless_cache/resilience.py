@@ -1,32 +1,53 @@
-"""Fail-open policy and circuit breaker, shared by the network tiers.
+"""Fail-open policy, circuit breaker, retries and throttled logs, decided once for every tier.
 
 On Lambda a dead cache must not make every request wait for a timeout and then fail. A
-:class:`Guard` runs each store call: a failure is counted, logged at most once per burst, and
-(under ``fail_open``) turned into the caller's fallback, a miss or a dropped write. After
-``breaker_threshold`` consecutive failures the :class:`CircuitBreaker` opens and calls are not
-attempted for ``breaker_cooldown`` seconds; then a single probe call decides whether it closes.
+:class:`Guard` runs each store call. Each tier only *classifies* its store's exceptions into a
+:class:`Fault`; what follows is decided here, the same way for every tier:
+
+- ``ANSWERED``: the store replied with an error (bad input, WRONGTYPE, validation). It is a
+  miss or a dropped write, and never counts towards the breaker: the store is healthy.
+- ``DROPPED``: the connection broke, so the request may or may not have been applied. An
+  idempotent call (get, set, delete, touch) is retried once; ``incr`` is never retried, and
+  ``add`` is retried only through a call that recognises its own write (a write token).
+- ``FAILED``: a timeout or any other failure: counted, never retried.
+
+After ``breaker_threshold`` consecutive failures the :class:`CircuitBreaker` opens and calls
+are not attempted for ``breaker_cooldown`` seconds; then a single probe call decides.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from serverless_cache import registry
+from serverless_cache import clock, registry
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.options import require_int, require_number
 
 T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
-Errors = tuple[type[BaseException], ...]
 
 #: The fallback of a call that has none to give (incr cannot invent a number): the caller raises.
 UNREACHABLE: Final[Any] = object()
+#: ``retry=SAME``: retry a dropped call by calling it again (the call is idempotent).
+SAME: Final[Any] = object()
+DEFAULT_LOG_INTERVAL = 60.0
+
+
+class Fault(enum.Enum):
+    """What a store exception means for the caller, the breaker and a retry."""
+
+    ANSWERED = "answered"
+    DROPPED = "dropped"
+    FAILED = "failed"
+
+
+Classifier = Callable[[BaseException], "Fault | None"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ class ResilienceSettings:
     fail_open: bool = True
     breaker_threshold: int = 3
     breaker_cooldown: float = 5.0
-    log_interval: float = 60.0
+    log_interval: float = DEFAULT_LOG_INTERVAL
 
     def __post_init__(self) -> None:
         if not isinstance(self.fail_open, bool):
@@ -46,6 +67,33 @@ class ResilienceSettings:
         require_int("breaker_threshold", self.breaker_threshold, minimum=1)
         require_number("breaker_cooldown", self.breaker_cooldown)
         require_number("log_interval", self.log_interval)
+
+
+class ThrottledLog:
+    """Warnings of one cache or client: the first of a burst, then one per ``interval`` per
+    topic, each saying how many similar ones were not logged."""
+
+    def __init__(self, interval: float = DEFAULT_LOG_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._unlogged: dict[str, int] = {}
+
+    def warning(self, topic: str, message: str, *args: Any) -> None:
+        with self._lock:
+            now = clock.monotonic()
+            if now - self._last.get(topic, -float("inf")) < self.interval:
+                self._unlogged[topic] = self._unlogged.get(topic, 0) + 1
+                return
+            suppressed = self._unlogged.pop(topic, 0)
+            self._last[topic] = now
+        suffix = f" ({suppressed} similar not logged)" if suppressed else ""
+        logger.warning("serverless_cache: " + message + suffix, *args)
+
+
+def throttled_log(name: str, interval: float = DEFAULT_LOG_INTERVAL) -> ThrottledLog:
+    """The process-wide throttled log of the cache or client called ``name``."""
+    return registry.get_or_create("log", (name, interval), lambda: ThrottledLog(interval))
 
 
 class CircuitBreaker:
@@ -63,21 +111,20 @@ class CircuitBreaker:
         self.open_until = 0.0
         self._probing = False
         self._lock = threading.Lock()
-        self._last_log = -float("inf")
-        self._unlogged = 0
+        self.log = ThrottledLog()
 
     def allow(self) -> bool:
         """Whether a call may go to the store now; cheap when closed."""
         if self.failures < self.threshold:
             return True
         with self._lock:
-            if self._probing or time.monotonic() < self.open_until:
+            if self._probing or clock.monotonic() < self.open_until:
                 return False
             self._probing = True
             return True
 
     def record_success(self) -> None:
-        if self.failures:
+        if self.failures or self._probing:
             with self._lock:
                 self.failures = 0
                 self._probing = False
@@ -87,22 +134,11 @@ class CircuitBreaker:
             self.failures += 1
             self._probing = False
             if self.failures >= self.threshold:
-                self.open_until = time.monotonic() + self.cooldown
-
-    def log_turn(self, interval: float) -> int | None:
-        """For a failure to log: None if one was logged less than ``interval`` ago, else how
-        many went unlogged since (the first failure of a burst is always logged)."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_log < interval:
-                self._unlogged += 1
-                return None
-            unlogged, self._unlogged, self._last_log = self._unlogged, 0, now
-            return unlogged
+                self.open_until = clock.monotonic() + self.cooldown
 
 
 class Guard:
-    """Runs store calls of one tier under its fail-open policy and shared breaker."""
+    """Runs store calls of one tier view under its fail-open policy and shared breaker."""
 
     def __init__(
         self,
@@ -110,20 +146,21 @@ class Guard:
         settings: ResilienceSettings,
         breaker: CircuitBreaker,
         stats: TierStats,
-        errors: tuple[type[BaseException], ...],
-        answered: tuple[type[BaseException], ...] = (),
+        classify: Classifier,
     ) -> None:
         self.name = name
         self.settings = settings
         self.breaker = breaker
         self.stats = stats
-        self.errors = errors
-        #: Among ``errors``, those a healthy store answers with (Redis WRONGTYPE...): they are a
-        #: miss or a dropped write like any failure, but do not count towards the breaker.
-        self.answered = answered
+        self.classify = classify
+        breaker.log.interval = settings.log_interval
 
-    def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
-        """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open)."""
+    def call(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+        """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open).
+
+        ``retry`` is what to call once after a ``DROPPED`` failure: ``SAME`` (``fn`` again,
+        for idempotent calls), another callable (one that recognises its own write), or None.
+        """
         if not self.breaker.allow():
             self.stats.errors += 1
             if self.settings.fail_open:
@@ -132,47 +169,50 @@ class Guard:
                 f"{self.name}: not called after {self.breaker.failures} consecutive failures; "
                 f"the circuit breaker retries within {self.settings.breaker_cooldown:g}s"
             )
-        started = time.perf_counter()
-        try:
-            result = fn()
-        except self.errors as exc:
-            self.stats.observe(time.perf_counter() - started)
-            if isinstance(exc, self.answered):
-                self.breaker.record_success()
-            else:
-                self.breaker.record_failure()
-            self.stats.errors += 1
-            self._log(operation, exc)
-            if self.settings.fail_open:
-                return fallback
-            raise CacheUnavailableError(
-                f"{self.name}: {operation} failed ({type(exc).__name__}: {exc}); check that the "
-                "store is reachable from this function, or set FAIL_OPEN to True to treat "
-                "failures as misses"
-            ) from exc
-        except BaseException:
-            # The store answered; the error (a missing key for incr...) is the caller's. Without
-            # this, a half-open probe that raised would leave the breaker waiting forever.
+        attempt: Callable[[], T] = fn
+        retried = False
+        while True:
+            started = clock.monotonic()
+            try:
+                result = attempt()
+            except BaseException as exc:
+                self.stats.observe(clock.monotonic() - started)
+                fault = self.classify(exc)
+                if fault is None:  # the caller's error (KeyError, TypeError): the store answered
+                    self.breaker.record_success()
+                    raise
+                if fault is Fault.DROPPED and not retried and retry is not None:
+                    attempt, retried = (fn if retry is SAME else retry), True
+                    continue
+                return self._failed(operation, exc, fault, fallback)
+            self.stats.observe(clock.monotonic() - started)
             self.breaker.record_success()
-            raise
-        self.stats.observe(time.perf_counter() - started)
-        self.breaker.record_success()
-        return result
+            return result
 
-    def _log(self, operation: str, exc: BaseException) -> None:
-        """Log the first failure of a burst, then at most once per ``log_interval``."""
-        suppressed = self.breaker.log_turn(self.settings.log_interval)
-        if suppressed is None:
-            return
-        logger.warning(
-            "serverless_cache: %s %s failed (%s: %s); serving %s%s",
+    def _failed(self, operation: str, exc: BaseException, fault: Fault, fallback: T) -> T:
+        if fault is Fault.ANSWERED:
+            self.breaker.record_success()
+        else:
+            self.breaker.record_failure()
+        self.stats.errors += 1
+        self.breaker.log.warning(
+            fault.value,
+            "%s %s failed (%s: %s); %s",
             self.name,
             operation,
             type(exc).__name__,
             exc,
-            "misses and dropping writes" if self.settings.fail_open else "errors",
-            f" ({suppressed} similar failures not logged)" if suppressed else "",
+            "serving misses and dropping writes" if self.settings.fail_open else "raising",
         )
+        if self.settings.fail_open:
+            return fallback
+        if isinstance(exc, CacheUnavailableError):
+            raise exc
+        raise CacheUnavailableError(
+            f"{self.name}: {operation} failed ({type(exc).__name__}: {exc}); check that the "
+            "store is reachable from this function, or set FAIL_OPEN to True to treat "
+            "failures as misses"
+        ) from exc
 
 
 class _HasBreaker(Protocol):
@@ -186,8 +226,8 @@ class SharedClient(Generic[C]):
     """A tier view's handle on a process-wide client in the registry, and its :class:`Guard`.
 
     The client (and its breaker) is created on first use and fetched again once the registry
-    was discarded (a SnapStart restore): views built before keep working. ``errors`` and
-    ``answered`` are called when the guard is built, so the store's library is imported late.
+    was discarded (a SnapStart restore): views built before keep working. ``classify`` is
+    called only when a call failed, so the store's library is imported late.
     """
 
     def __init__(
@@ -198,8 +238,7 @@ class SharedClient(Generic[C]):
         name: str,
         settings: ResilienceSettings,
         stats: TierStats,
-        errors: Callable[[], Errors],
-        answered: Callable[[], Errors] = tuple,
+        classify: Classifier,
     ) -> None:
         threshold, cooldown = settings.breaker_threshold, settings.breaker_cooldown
         self.kind = kind
@@ -209,8 +248,7 @@ class SharedClient(Generic[C]):
         self.name = name
         self.settings = settings
         self.stats = stats
-        self.errors = errors
-        self.answered = answered
+        self.classify = classify
         self._client: C
         self._generation = -1  # no client yet (the registry's generation starts at 0)
         self._guard: Guard | None = None
@@ -224,12 +262,12 @@ class SharedClient(Generic[C]):
             self._generation, self._guard = generation, None
         return self._client
 
-    def call(self, operation: str, fn: Callable[[], T], fallback: T) -> T:
+    def call(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
         """``fn()`` under this view's guard (see :meth:`Guard.call`)."""
         guard = self._guard
         if guard is None or self._generation != registry.generation:
             breaker = self.client.breaker  # first: a fresh client drops the old guard
             guard = self._guard = Guard(
-                self.name, self.settings, breaker, self.stats, self.errors(), self.answered()
+                self.name, self.settings, breaker, self.stats, self.classify
             )
-        return guard.call(operation, fn, fallback)
+        return guard.call(operation, fn, fallback, retry=retry)

@@ -6,19 +6,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from serverless_cache import metrics, registry
+from serverless_cache import clock, registry
 
 pytest_plugins = [
     "tests.fixtures.redis_servers",
     "tests.fixtures.dynamodb_servers",
     "tests.fixtures.moto_server",
+    "tests.fixtures.fault_proxy",
 ]
 
 
 @pytest.fixture(autouse=True)
 def fresh_registry() -> Iterator[None]:
-    """Each test starts with no stores, pools or clients, and zeroed counters."""
-    registry.discard()
-    metrics.reset()
+    """Each test starts with empty stores, no pools or clients, zeroed counters, the real
+    clock."""
+    registry.reset()
+    clock.reset()
     yield
-    registry.discard()
+    registry.reset()
+    clock.reset()

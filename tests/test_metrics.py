@@ -9,8 +9,8 @@ import pytest
 
 from serverless_cache import metrics
 from serverless_cache.aws import serverless_handler
-from serverless_cache.resilience import CircuitBreaker, Guard, ResilienceSettings
-from serverless_cache.tiers.memory import MemoryTier
+from serverless_cache.resilience import CircuitBreaker, Fault, Guard, ResilienceSettings
+from tests.tiers.build import memory
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_emf_is_off_outside_lambda_and_on_inside(monkeypatch: pytest.MonkeyPatch
 
 
 def test_reports_are_per_invocation_deltas() -> None:
-    tier = MemoryTier.from_options("shop", {})
+    tier = memory("shop", {})
     handler = serverless_handler(lambda event, context: tier.get(event["key"]))
     tier.set("a", 1, None)
     handler({"key": "a"}, None)
@@ -51,7 +51,6 @@ def test_reports_are_per_invocation_deltas() -> None:
         "deletes": 0,
         "errors": 0,
         "promotions": 0,
-        "connections": 0,
         "latency_ms": [],
     }
     assert metrics.invocation_metrics()["caches"]["shop"]["memory"]["misses"] == 0
@@ -60,9 +59,15 @@ def test_reports_are_per_invocation_deltas() -> None:
 def test_emf_line_parses_with_the_documented_schema(lambda_environment: None) -> None:
     stream = io.StringIO()
     metrics.configure_emf(namespace="Shop", dimensions={"Service": "catalog"}, stream=stream)
-    tier = MemoryTier.from_options("products", {})
+    tier = memory("products", {})
     network = metrics.stats_for("products", "redis")
-    guard = Guard("redis", ResilienceSettings(), CircuitBreaker(3, 5.0), network, (OSError,))
+    guard = Guard(
+        "redis",
+        ResilienceSettings(),
+        CircuitBreaker(3, 5.0),
+        network,
+        lambda exc: Fault.FAILED if isinstance(exc, OSError) else None,
+    )
 
     def request(event: dict[str, str], context: object) -> None:
         tier.set(event["key"], "value", 60)

@@ -85,13 +85,21 @@ def is_warmup_event(
 
 
 # -- warming -------------------------------------------------------------------------------
-class _RuntimeState:
-    """Per execution environment: whether the tiers have been warmed since start or restore."""
+class RuntimeState:
+    """Per execution environment: whether the tiers have been warmed since start or restore
+    (a registry entry, so SnapStart's restore and the tests' reset start it over)."""
 
-    warmed = False
+    def __init__(self) -> None:
+        self.warmed = False
+
+    def reset(self) -> None:
+        self.warmed = False
+
+    restore = reset
 
 
-_state = _RuntimeState()
+def _runtime() -> RuntimeState:
+    return registry.get_or_create("runtime", None, RuntimeState)
 
 
 def _build_django_caches() -> list[Any]:
@@ -139,7 +147,7 @@ def warm_tiers() -> list[Tier]:
                 type(exc).__name__,
                 exc,
             )
-    _state.warmed = True
+    _runtime().warmed = True
     return tiers
 
 
@@ -160,7 +168,7 @@ def serverless_handler(
         try:
             if warmup and _is_zappa_keep_warm(event):
                 _let_zappa_load_the_app(handler, event, context)
-            if warmup or not _state.warmed:
+            if warmup or not _runtime().warmed:
                 tiers = warm_tiers()
             if warmup:
                 kinds = sorted({tier.kind for tier in tiers})
@@ -196,14 +204,7 @@ def after_restore() -> None:
     In-process stores are emptied in place rather than replaced, so that backends built before
     the snapshot and after the restore keep sharing one store.
     """
-    for store in registry.entries("memory"):
-        store.clear()
-    for state in registry.entries("layered"):  # no connections: keep it, re-read the epoch
-        state.next_check = 0.0
-    for kind in registry.kinds() - {"memory", "layered"}:
-        registry.discard(kind)
-    metrics.forget_context()
-    _state.warmed = False
+    registry.restore()
 
 
 def _register_snapstart_hooks() -> bool:

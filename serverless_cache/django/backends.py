@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from serverless_cache.django.base import DJANGO_OPTIONS, TierCache
-from serverless_cache.tiers.base import Tier
-from serverless_cache.tiers.dynamodb import DynamoDBTier
-from serverless_cache.tiers.layered import LayeredTier
-from serverless_cache.tiers.memory import MemoryTier
-from serverless_cache.tiers.redis import RedisLock, RedisTier, glob_escape
+from serverless_cache.django.base import TierCache
+from serverless_cache.tiers.redis.urls import glob_escape
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from serverless_cache.tiers.layered import LayeredTier
+    from serverless_cache.tiers.redis import RedisLock, RedisTier
 
 
 class ExecutionContextCache(TierCache):
@@ -24,8 +22,7 @@ class ExecutionContextCache(TierCache):
     options (``SERIALIZER``, ``COMPRESS_MIN_BYTES``, ``SIGNING_KEY``...).
     """
 
-    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
-        return MemoryTier.from_options(location or "default", options)
+    tier_kind = "memory"
 
 
 class RedisCache(TierCache):
@@ -40,12 +37,8 @@ class RedisCache(TierCache):
     ``KEY_FUNCTION`` must start keys with it); without a prefix it flushes the database.
     """
 
+    tier_kind = "redis"
     _tier: RedisTier
-
-    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
-        return RedisTier.from_options(
-            location, options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
-        )
 
     # -- beyond Django's API ---------------------------------------------------------------
     def ttl(self, key: Any, version: int | None = None) -> float | None:
@@ -100,42 +93,12 @@ class LayeredCache(TierCache):
     a missing value once per process, or once across instances with ``LEASE``.
     """
 
+    tier_kind = "layered"
     _tier: LayeredTier
-
-    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
-        return LayeredTier.from_options(
-            location or "layered", options, prefix=self._clear_prefix(), ignore=DJANGO_OPTIONS
-        )
-
-    def get_or_set(
-        self,
-        key: Any,
-        default: Any,
-        timeout: Any = DEFAULT_TIMEOUT,
-        version: int | None = None,
-    ) -> Any:
-        compute = default if callable(default) else lambda: default
-        final = self.make_and_validate_key(key, version)
-        return self._tier.get_or_set(final, compute, self._ttl(timeout))
-
-    async def aget_or_set(
-        self,
-        key: Any,
-        default: Any,
-        timeout: Any = DEFAULT_TIMEOUT,
-        version: int | None = None,
-    ) -> Any:
-        return await self._call(self.get_or_set, key, default, timeout, version)
 
     def invalidate_all(self) -> bool:
         """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
         return self._tier.invalidate_all()
-
-    def memoize(
-        self, timeout: Any = DEFAULT_TIMEOUT
-    ) -> Callable[[Callable[..., R]], Callable[..., R]]:
-        """Decorator caching a plain function's results, computed once at a time."""
-        return self._tier.memoize(self._ttl(timeout), make_key=self.make_and_validate_key)
 
 
 class DynamoDBCache(TierCache):
@@ -149,8 +112,4 @@ class DynamoDBCache(TierCache):
     owns the table and clears all of it, as the Redis backend flushes its database.
     """
 
-    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
-        if location:
-            options = {"table_name": location, **options}
-        prefix = self._clear_prefix()
-        return DynamoDBTier.from_options(options, key_prefix=prefix, ignore=DJANGO_OPTIONS)
+    tier_kind = "dynamodb"

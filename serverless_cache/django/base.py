@@ -1,8 +1,8 @@
 """Django's cache API over a :class:`~serverless_cache.tiers.base.Tier`, written once.
 
-Every Django backend of this package is this class plus a ``build_tier`` method: key making,
-timeout translation, key validation warnings and Django's return values live here, so they are
-the same on every tier.
+Every Django backend of this package is this class plus the kind of tier it builds: key
+making, timeout translation, key validation warnings and Django's return values live here, so
+they are the same on every tier. The tier is built from a TierConfig, as for Flask.
 """
 
 from __future__ import annotations
@@ -13,27 +13,32 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
+from serverless_cache import stampede
 from serverless_cache.tiers.base import MISSING, Tier
+from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.kinds import build_tier
 
 R = TypeVar("R")
 
-#: Keys in OPTIONS that Django's BaseCache reads itself; tiers never see them.
-DJANGO_OPTIONS = frozenset({"max_entries", "cull_frequency"})
 _MAX_KEY_LENGTH = 250
 
 
 class TierCache(BaseCache):
-    """A Django cache backend whose storage is a Tier built by :meth:`build_tier`."""
+    """A Django cache backend whose storage is the tier of kind :attr:`tier_kind`."""
+
+    #: The tier this backend builds ("memory", "redis", "dynamodb", "layered" or a path).
+    tier_kind: str = ""
 
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.location = location
-        self._tier = self.build_tier(location, dict(params.get("OPTIONS") or {}))
+        config = TierConfig(
+            location=location or "",
+            options=dict(params.get("OPTIONS") or {}),
+            key_prefix=self._clear_prefix(),
+        )
+        self._tier = build_tier(self.tier_kind, config)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
-
-    def build_tier(self, location: str, options: dict[str, Any]) -> Tier:
-        """Create the tier view for this backend (state shared through the registry)."""
-        raise NotImplementedError
 
     def _clear_prefix(self) -> str:
         """The start of every key of this cache, which a shared tier's clear() removes."""
@@ -132,9 +137,27 @@ class TierCache(BaseCache):
     def close(self, **kwargs: Any) -> None:
         self._tier.close()
 
+    def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
+        """Django's get_or_set, computed once at a time (see :mod:`serverless_cache.stampede`)."""
+        compute = default if callable(default) else lambda: default
+        final = self.make_and_validate_key(key, version)
+        return self._tier.get_or_set(final, compute, self._ttl(timeout))
+
+    def memoize(
+        self, timeout: Any = DEFAULT_TIMEOUT
+    ) -> Callable[[Callable[..., R]], Callable[..., R]]:
+        """Decorator caching a plain function's results, computed once at a time."""
+        return stampede.memoize(self._tier, self._ttl(timeout), make_key=self.make_and_validate_key)
+
     # -- async: direct calls for in-process tiers, a worker thread for network ones --------
     async def _call(self, method: Callable[..., R], *args: Any) -> R:
-        if not self._tier.blocking:
+        if self._tier.in_process:
             return method(*args)
         return await sync_to_async(method, thread_sensitive=False)(*args)
 
@@ -181,6 +204,15 @@ class TierCache(BaseCache):
 
     async def aclose(self, **kwargs: Any) -> None:
         await self._call(self.close)
+
+    async def aget_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
+        return await self._call(self.get_or_set, key, default, timeout, version)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "MISSING", "TierCache"]

@@ -1,20 +1,20 @@
-"""Flask-Caching backends, one per tier: each only says how to build its tier.
+"""Flask-Caching backends, one per tier: each only says which tier and how config maps to it.
 
 Use the import path as ``CACHE_TYPE``, e.g.
-``CACHE_TYPE = "serverless_cache.flask.ExecutionContextCache"``.
+``CACHE_TYPE = "serverless_cache.flask.ExecutionContextCache"``. ``CACHE_OPTIONS`` keys are
+case-insensitive; ``name`` and ``location`` become the tier's name and LOCATION.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from serverless_cache.flask.base import TierCache, Timeout
-from serverless_cache.tiers.base import Tier
-from serverless_cache.tiers.dynamodb import DynamoDBTier
-from serverless_cache.tiers.layered import LayeredTier
-from serverless_cache.tiers.memory import MemoryTier
-from serverless_cache.tiers.redis import RedisTier
+from serverless_cache.flask.base import WHERE, TierCache
+from serverless_cache.options import pop_option
+from serverless_cache.tiers.config import TierConfig
+
+if TYPE_CHECKING:
+    from serverless_cache.tiers.layered import LayeredTier
 
 
 class ExecutionContextCache(TierCache):
@@ -25,12 +25,14 @@ class ExecutionContextCache(TierCache):
     ``max_bytes`` and the codec options.
     """
 
+    tier_kind = "memory"
+
     @classmethod
-    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        name = options.pop("name", "flask")
+    def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
+        name = pop_option(options, "name") or pop_option(options, "location") or "flask"
         if config.get("CACHE_THRESHOLD") and not any(k.lower() == "max_entries" for k in options):
             options["max_entries"] = config["CACHE_THRESHOLD"]
-        return MemoryTier.from_options(name, options, where="CACHE_OPTIONS")
+        return TierConfig(name, name, options, config.get("CACHE_KEY_PREFIX") or "", WHERE)
 
 
 class RedisCache(TierCache):
@@ -42,19 +44,20 @@ class RedisCache(TierCache):
     the keys under ``CACHE_KEY_PREFIX`` when one is set, else it flushes the database.
     """
 
+    tier_kind = "redis"
+
     @classmethod
-    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        location = options.pop("location", None) or config.get("CACHE_REDIS_URL")
+    def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
+        location = pop_option(options, "location") or config.get("CACHE_REDIS_URL")
         if not location:
             host = config.get("CACHE_REDIS_HOST") or "localhost"
             port = config.get("CACHE_REDIS_PORT") or 6379
             location = f"redis://{host}:{port}/{config.get('CACHE_REDIS_DB') or 0}"
-            if config.get("CACHE_REDIS_PASSWORD") and not any(
-                k.lower() == "password" for k in options
-            ):
-                options["password"] = config["CACHE_REDIS_PASSWORD"]
-        prefix = config.get("CACHE_KEY_PREFIX") or ""
-        return RedisTier.from_options(location, options, prefix=prefix, where="CACHE_OPTIONS")
+            password = config.get("CACHE_REDIS_PASSWORD")
+            if password and not any(str(k).lower() == "password" for k in options):
+                options["password"] = password
+        name = pop_option(options, "name") or ""
+        return TierConfig(name, location, options, config.get("CACHE_KEY_PREFIX") or "", WHERE)
 
 
 class LayeredCache(TierCache):
@@ -62,22 +65,17 @@ class LayeredCache(TierCache):
 
     ``CACHE_OPTIONS``: ``name`` (names the cache's metrics, default ``"flask-layered"``; its L1
     store is kept per name, key prefix and TIERS), ``TIERS`` and the layered settings, as for
-    Django's ``LayeredCache``.
-    ``get_or_set`` computes a missing value once per process, or once across instances with
-    ``LEASE``.
+    Django's ``LayeredCache``. ``get_or_set`` computes a missing value once per process, or
+    once across instances with ``LEASE``.
     """
 
+    tier_kind = "layered"
     _tier: LayeredTier
 
     @classmethod
-    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        name = options.pop("name", "flask-layered")
-        prefix = config.get("CACHE_KEY_PREFIX") or ""
-        return LayeredTier.from_options(name, options, prefix=prefix, where="CACHE_OPTIONS")
-
-    def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
-        """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
-        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
+    def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
+        name = pop_option(options, "name") or "flask-layered"
+        return TierConfig(name, "", options, config.get("CACHE_KEY_PREFIX") or "", WHERE)
 
     def invalidate_all(self) -> bool:
         """Empty the in-process tier of every instance (within EPOCH_CHECK_INTERVAL)."""
@@ -85,14 +83,12 @@ class LayeredCache(TierCache):
 
 
 class DynamoDBCache(TierCache):
-    """DynamoDB cache. ``CACHE_OPTIONS``: ``table_name`` (default ``"serverless-cache"``),
-    ``region_name``, ``endpoint_url``, timeouts, ``fail_open``... and the codec options.
+    """DynamoDB cache. ``CACHE_OPTIONS``: ``table_name`` (or ``location``; default
+    ``"serverless-cache"``), ``region_name``, ``endpoint_url``, timeouts, ``fail_open``... and
+    the codec options.
 
     ``clear()`` removes the keys starting with ``CACHE_KEY_PREFIX`` only (the whole table when
     the prefix is empty).
     """
 
-    @classmethod
-    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        prefix = config.get("CACHE_KEY_PREFIX") or ""
-        return DynamoDBTier.from_options(options, key_prefix=prefix, where="CACHE_OPTIONS")
+    tier_kind = "dynamodb"

@@ -3,20 +3,27 @@
 cachelib's conventions differ from Django's: ``timeout=0`` means never expire, ``None`` means
 the default, ``inc`` on a missing key starts from zero, and ``get`` returns ``None`` for a miss.
 Backends are created by Flask-Caching through :meth:`TierCache.factory` when ``CACHE_TYPE`` is
-this class's import path.
+this class's import path; the tier is built from a TierConfig, as for Django.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask_caching.backends.base import BaseCache
 
+from serverless_cache.codec import Codec, Serializer
+from serverless_cache.errors import CacheUnavailableError
+from serverless_cache.options import pop_option
 from serverless_cache.tiers.base import MISSING, Tier
+from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.kinds import build_tier
 
 Timeout = int | dt.timedelta | None
+WHERE = "CACHE_OPTIONS"
 
 
 def _seconds_to_ttl(seconds: int) -> float | None:
@@ -24,7 +31,10 @@ def _seconds_to_ttl(seconds: int) -> float | None:
 
 
 class TierCache(BaseCache):  # type: ignore[misc]
-    """A Flask-Caching backend whose storage is a Tier built by :meth:`build_tier`."""
+    """A Flask-Caching backend whose storage is the tier of kind :attr:`tier_kind`."""
+
+    #: The tier this backend builds ("memory", "redis", "dynamodb", "layered" or a path).
+    tier_kind: str = ""
 
     def __init__(
         self,
@@ -39,9 +49,15 @@ class TierCache(BaseCache):  # type: ignore[misc]
         self._default_ttl = _seconds_to_ttl(self.default_timeout)
 
     @classmethod
-    def build_tier(cls, config: dict[str, Any], options: dict[str, Any]) -> Tier:
-        """Create the tier from the app config and the ``CACHE_OPTIONS`` left over."""
-        raise NotImplementedError
+    def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
+        """The TierConfig from the app config and the ``CACHE_OPTIONS`` left over."""
+        return TierConfig(
+            name=pop_option(options, "name") or "",
+            location=pop_option(options, "location") or "",
+            options=options,
+            key_prefix=config.get("CACHE_KEY_PREFIX") or "",
+            where=WHERE,
+        )
 
     @classmethod
     def factory(
@@ -49,16 +65,26 @@ class TierCache(BaseCache):  # type: ignore[misc]
     ) -> TierCache:
         """Flask-Caching's constructor hook: ``kwargs`` holds CACHE_OPTIONS and the timeout."""
         options = dict(kwargs)
-        default_timeout = options.pop("default_timeout", 300)
-        ignore_errors = options.pop("ignore_delete_many_errors", False)
-        key_prefix = options.pop("key_prefix", config.get("CACHE_KEY_PREFIX") or "")
-        # build_tier sees the prefix in effect (a tier's clear() removes only its keys).
-        tier = cls.build_tier({**config, "CACHE_KEY_PREFIX": key_prefix}, options)
+        default_timeout = pop_option(options, "default_timeout", 300)
+        ignore_errors = pop_option(options, "ignore_delete_many_errors", False)
+        key_prefix = pop_option(options, "key_prefix", config.get("CACHE_KEY_PREFIX") or "")
+        # The tier sees the prefix in effect (a tier's clear() removes only its keys).
+        tier_config = cls.tier_config({**config, "CACHE_KEY_PREFIX": key_prefix}, options)
+        tier = build_tier(cls.tier_kind, tier_config)
         return cls(tier, default_timeout, key_prefix, ignore_errors)
 
     @property
     def tier(self) -> Tier:
         return self._tier
+
+    @property
+    def serializer(self) -> Serializer | None:
+        """The serializer Flask-Caching assigns from ``CACHE_SERIALIZER`` (None: the codec's)."""
+        return self._tier.codec.serializer
+
+    @serializer.setter
+    def serializer(self, serializer: Serializer | None) -> None:
+        self._tier.set_codec(Codec(self._tier.codec.settings, serializer))
 
     def _ttl(self, timeout: Timeout) -> float | None:
         """cachelib timeout -> tier ttl: None = default, 0 = forever, < 0 = expire now."""
@@ -102,13 +128,23 @@ class TierCache(BaseCache):  # type: ignore[misc]
         return self._tier.clear()
 
     def inc(self, key: str, delta: int = 1) -> int | None:
+        """cachelib's inc: the new value, or None when the value is not an integer (or out of
+        range), or when the store cannot be reached and the cache fails open."""
         try:
             return self._tier.incr(self.key_prefix + key, delta, create=True)
-        except (KeyError, TypeError):  # KeyError: the store could not be reached (fail-open)
+        except (TypeError, OverflowError):
             return None
+        except CacheUnavailableError:
+            if self._tier.fail_open:
+                return None
+            raise
 
     def dec(self, key: str, delta: int = 1) -> int | None:
         return self.inc(key, -delta)
+
+    def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
+        """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
+        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
 
 
 __all__ = ["MISSING", "TierCache"]

@@ -1,29 +1,40 @@
 """The Tier contract: what every storage tier offers to the Django and Flask adapters.
 
 Keys are final strings: the adapter has already applied prefix and version. Values are Python
-objects, encoded by the tier's :class:`~serverless_cache.codec.Codec`. ``ttl`` is seconds as a
-float; ``None`` means no expiry and ``ttl <= 0`` means "do not keep" (a set with such a ttl
-deletes the key). Adapters map Django's and cachelib's different timeout conventions onto this.
+objects, encoded by the tier. ``ttl`` is seconds as a float; ``None`` means no expiry and
+``ttl <= 0`` means "do not keep". Adapters map Django's and cachelib's conventions onto this.
 
-Single-key methods have defaults written in terms of the batch ones; a tier overrides whichever
-its store does better.
+The public methods are written once, here, as Django's ``BaseCache`` writes its shared rules:
+ttl validation and clamping, ``ttl <= 0``, de-duplication, encoding everything before writing,
+hit/miss counting, ``delta`` checks, logged misses for undecodable values, and fail-open (the
+view's :meth:`_run`). A tier implements the small primitives (``_get_many``, ``_set_many``,
+``_add``...), which raise their store's errors; it overrides a public method only for speed.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import threading
-import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final, TypeVar
 
+from serverless_cache import clock, registry
 from serverless_cache.codec import Codec
-from serverless_cache.errors import DecodeError
-from serverless_cache.metrics import TierStats
+from serverless_cache.errors import CacheUnavailableError, DecodeError
+from serverless_cache.metrics import TierStats, stats_for
+from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
+from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
+from serverless_cache.stampede import get_or_set as stampede_get_or_set
+from serverless_cache.tiers.config import TierConfig
 
+T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
+#: A ttl this long or longer means "never expires": no store has to hold a 10**20 s deadline.
+FOREVER: Final = 10.0**9
 
 
 class _Missing:
@@ -45,15 +56,44 @@ class _Missing:
 
 MISSING: Final = _Missing()
 
-#: Every tier view alive in this process, so the Lambda runtime can warm them all.
-_live_tiers: weakref.WeakSet[Tier] = weakref.WeakSet()
-_live_lock = threading.Lock()
+class LiveTiers:
+    """Every tier view alive in this process, so the Lambda runtime can warm them all (a
+    registry entry: it survives a SnapStart restore, the views do too)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.views: weakref.WeakSet[Tier] = weakref.WeakSet()
+
+    def add(self, tier: Tier) -> None:
+        with self.lock:
+            self.views.add(tier)
+
+    def restore(self) -> None:
+        """The views outlive a restore; nothing to forget."""
 
 
 def live_tiers() -> list[Tier]:
     """The tier views alive in this process (every backend built so far and still referenced)."""
-    with _live_lock:
-        return list(_live_tiers)
+    live = registry.get_or_create("live", None, LiveTiers)
+    with live.lock:
+        return list(live.views)
+
+
+def expiry(ttl: Any) -> float | None:
+    """``ttl`` checked and clamped: None (or ``FOREVER`` and more) means never expire."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise TypeError(f"a timeout must be a number of seconds or None, got {ttl!r}")
+    if math.isnan(ttl):
+        raise ValueError("a timeout cannot be NaN")
+    return None if ttl >= FOREVER else float(ttl)
+
+
+def check_delta(delta: Any) -> int:
+    if isinstance(delta, bool) or not isinstance(delta, int):
+        raise TypeError(f"incr/decr delta must be an integer, got {delta!r}")
+    return delta
 
 
 class Tier(ABC):
@@ -61,85 +101,258 @@ class Tier(ABC):
 
     #: Short name used in metrics and logs ("memory", "redis", "dynamodb", "layered").
     kind: ClassVar[str] = "tier"
-    #: True when operations wait on the network, so async adapters run them in a thread.
-    blocking: ClassVar[bool] = True
+    #: True when the data lives in this process: calls never wait on the network, so async
+    #: adapters call them directly, and a layered cache empties such tiers on an epoch change.
+    in_process: ClassVar[bool] = False
 
-    def __init__(self, codec: Codec, stats: TierStats) -> None:
+    def __init__(
+        self, config: TierConfig, codec: Codec, stampede: StampedeSettings | None = None
+    ) -> None:
+        self.config = config
+        self.stampede = stampede or StampedeSettings()
+        self.name = config.name
+        self.key_prefix = config.key_prefix
         self.codec = codec
-        self.stats = stats
-        with _live_lock:
-            _live_tiers.add(self)
+        self.stats: TierStats = stats_for(config.name, self.kind)
+        self.log: ThrottledLog = throttled_log(f"{self.kind}:{config.name}")
+        registry.get_or_create("live", None, LiveTiers).add(self)
 
-    # -- reads ---------------------------------------------------------------------------
+    @classmethod
     @abstractmethod
-    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
-        """Values of the keys that are present (a stored ``None`` is present)."""
+    def from_config(cls, config: TierConfig) -> Tier:
+        """Build a view from ``config``; raises ConfigurationError naming a bad option."""
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} prefix={self.key_prefix!r}>"
+
+    @property
+    def fail_open(self) -> bool:
+        """Whether an unreachable store is a miss (True) or an error; in-process tiers: True."""
+        return True
+
+    def set_codec(self, codec: Codec) -> None:
+        """Encode with ``codec`` from now on (Flask-Caching assigns its CACHE_SERIALIZER)."""
+        self.codec = codec
+
+    # -- how a store call runs: network tiers run it under their guard -------------------
+    def _run(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+        return fn()
+
+    # -- primitives ------------------------------------------------------------------------
+    @abstractmethod
+    def _get_many(self, keys: Sequence[str]) -> Mapping[str, Any]:
+        """Raw stored forms of the present keys (unique keys, at least one)."""
+
+    def _get_entries(self, keys: Sequence[str]) -> Mapping[str, tuple[Any, float | None]]:
+        """Raw forms with epoch expiry (None: never); network tiers do it in one round trip."""
+        found = self._get_many(keys)
+        now = clock.time()
+        result: dict[str, tuple[Any, float | None]] = {}
+        for key, raw in found.items():
+            remaining = self._ttl(key)
+            if remaining is None:
+                result[key] = (raw, None)
+            elif remaining > 0:
+                result[key] = (raw, now + remaining)
+        return result
+
+    def _encode(self, key: str, value: Any) -> Any:
+        """The stored form of ``value`` (may raise: nothing has been written yet)."""
+        return self.codec.dumps(value)
+
+    def _decode(self, key: str, raw: Any) -> Any:
+        """The value of a raw stored form, or MISSING (logged) when it cannot be decoded."""
+        try:
+            return self.codec.loads(raw)
+        except DecodeError as exc:
+            return self.undecodable(key, exc)
+
+    @abstractmethod
+    def _set_many(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
+        """Store encoded items (``ttl`` > 0 or None); the keys not stored."""
+
+    @abstractmethod
+    def _add(self, key: str, encoded: Any, ttl: float | None, token: bytes) -> bool:
+        """Store only if absent, atomically; True if stored. ``token`` identifies this write."""
+
+    def _add_again(self, key: str, encoded: Any, ttl: float | None, token: bytes) -> bool:
+        """Retry of an :meth:`_add` whose reply was lost: True if it (or the lost one) stored.
+
+        Tiers that keep the write token override it; the default makes ``add`` fail.
+        """
+        raise CacheUnavailableError(f"{self.kind}: add of {key!r} lost its reply")
+
+    @abstractmethod
+    def _delete_many(self, keys: Sequence[str]) -> int:
+        """Remove the keys; how many were present (tiers that cannot tell return len(keys))."""
+
+    @abstractmethod
+    def _incr(self, key: str, delta: int, create: bool) -> int | None:
+        """Add ``delta`` atomically; None if missing (and not ``create``), TypeError if not an
+        integer, OverflowError beyond the store's range."""
+
+    @abstractmethod
+    def _touch(self, key: str, ttl: float | None) -> bool:
+        """New ttl (> 0 or None) for a live key; False if absent."""
+
+    @abstractmethod
+    def _ttl(self, key: str) -> float | None:
+        """Seconds left; None if it never expires, 0.0 if absent."""
+
+    def _has(self, key: str) -> bool:
+        return bool(self._get_many([key]))
+
+    @abstractmethod
+    def _clear(self) -> bool:
+        """Remove every entry under this cache's key prefix (everything without one)."""
+
+    # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when it is absent, expired or undecodable."""
-        return self.get_many([key]).get(key, default)
+        none: Mapping[str, Any] = {}
+        raw = self._run("get", lambda: self._get_many([key]), none).get(key, MISSING)
+        value = MISSING if raw is MISSING else self._decode(key, raw)
+        if value is MISSING:
+            self.stats.misses += 1
+            return default
+        self.stats.hits += 1
+        return value
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        """Values of the keys that are present (a stored ``None`` is present)."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        none: Mapping[str, Any] = {}
+        raws = self._run("get_many", lambda: self._get_many(unique), none)
+        found: dict[str, Any] = {}
+        for key, raw in raws.items():
+            value = self._decode(key, raw)
+            if value is not MISSING:
+                found[key] = value
+        self.stats.hits += len(found)
+        self.stats.misses += len(unique) - len(found)
+        return found
 
     def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
         """Present keys with ``(value, expires_at)``; ``expires_at`` is epoch seconds or None.
 
-        Used by the layered tier so that a promoted copy never outlives its source. The default
-        asks for each key's ttl separately; network tiers override it with one round trip.
+        Used by the layered tier so that a promoted copy never outlives its source.
         """
-        found = self.get_many(keys)
-        now = time.time()
-        result: dict[str, tuple[Any, float | None]] = {}
-        for key, value in found.items():
-            remaining = self.ttl(key)
-            if remaining is None:
-                result[key] = (value, None)
-            elif remaining > 0:
-                result[key] = (value, now + remaining)
-        return result
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        none: Mapping[str, tuple[Any, float | None]] = {}
+        raws = self._run("get_entries", lambda: self._get_entries(unique), none)
+        found: dict[str, tuple[Any, float | None]] = {}
+        for key, (raw, expires_at) in raws.items():
+            value = self._decode(key, raw)
+            if value is not MISSING:
+                found[key] = (value, expires_at)
+        self.stats.hits += len(found)
+        self.stats.misses += len(unique) - len(found)
+        return found
 
     def has(self, key: str) -> bool:
         """Whether ``key`` is present and unexpired."""
-        return self.get(key, MISSING) is not MISSING
+        return self._run("has", lambda: self._has(key), False)
 
-    @abstractmethod
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
+        absent: float | None = 0.0
+        return self._run("ttl", lambda: self._ttl(key), absent)
 
-    # -- writes --------------------------------------------------------------------------
-    @abstractmethod
-    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
-        """Store every item; return the keys that could not be stored."""
-
+    # -- writes ----------------------------------------------------------------------------
     def set(self, key: str, value: Any, ttl: float | None) -> bool:
-        """Store one item; False when it could not be stored."""
+        """Store one item; False when it could not be stored (or, for ``ttl <= 0``, removed)."""
         return not self.set_many({key: value}, ttl)
 
-    @abstractmethod
-    def add(self, key: str, value: Any, ttl: float | None) -> bool:
-        """Store only if ``key`` is absent (atomically on shared tiers); True if stored."""
+    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+        """Store every item; return the keys that could not be stored.
 
-    @abstractmethod
+        With ``ttl <= 0`` the keys are removed instead, and all are returned if that failed.
+        """
+        ttl = expiry(ttl)
+        if not items:
+            return []
+        if ttl is not None and ttl <= 0:
+            return [] if self.delete_many(list(items)) else list(items)
+        # Encode everything first, so a bad value raises before anything is written.
+        encoded = {key: self._encode(key, value) for key, value in items.items()}
+        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), list(encoded))
+        self.stats.sets += len(encoded) - len(failed)
+        if failed and len(failed) < len(encoded):
+            self.log.warning(
+                "partial", "%s cache %r could not store %d of %d keys", self.kind, self.name,
+                len(failed), len(encoded),
+            )  # fmt: skip
+        return failed
+
+    def add(self, key: str, value: Any, ttl: float | None) -> bool:
+        """Store only if ``key`` is absent (atomically on shared tiers); True exactly if stored.
+
+        With ``ttl <= 0`` nothing is kept, and the answer is whether ``key`` was absent.
+        """
+        ttl = expiry(ttl)
+        if ttl is not None and ttl <= 0:
+            return not self._run("add", lambda: self._has(key), True)
+        encoded = self._encode(key, value)
+        token = os.urandom(12)
+        added = self._run(
+            "add",
+            lambda: self._add(key, encoded, ttl, token),
+            False,
+            retry=lambda: self._add_again(key, encoded, ttl, token),
+        )
+        self.stats.sets += added
+        return added
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` (and its stale copy, with STALE_TTL); True if it was present."""
+        self.stats.deletes += 1
+        if self.stampede.stale_ttl > 0:
+            self._run("delete", lambda: self._delete_many([key + STALE_SUFFIX]), 0)
+        return self._run("delete", lambda: self._delete_many([key]) > 0, False)
+
     def delete_many(self, keys: Sequence[str]) -> bool:
         """Remove the keys; False only when the store could not be asked."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return True
+        self.stats.deletes += len(unique)
+        if self.stampede.stale_ttl > 0:
+            unique += [key + STALE_SUFFIX for key in unique]
+        return self._run("delete_many", lambda: self._delete_many(unique) >= 0, False)
 
-    @abstractmethod
-    def delete(self, key: str) -> bool:
-        """Remove ``key``; True if it was present."""
-
-    @abstractmethod
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
         """Add ``delta`` atomically and return the new value; expiry is unchanged.
 
-        A missing key raises KeyError, or with ``create`` starts from 0 with no expiry
-        (cachelib's ``inc``). A non-integer value raises TypeError.
+        Applied once or not at all: never retried. A missing key raises KeyError, or with
+        ``create`` starts from 0 with no expiry (cachelib's ``inc``); a non-integer value or
+        delta raises TypeError; an unreachable store raises CacheUnavailableError.
         """
+        check_delta(delta)
+        result: Any = self._run(
+            "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None
+        )
+        if result is UNREACHABLE:
+            raise CacheUnavailableError(
+                f"{self.kind} cache {self.name!r}: incr of {key!r} could not reach the store"
+            )
+        if result is None:
+            raise KeyError(key)
+        return int(result)
 
-    @abstractmethod
     def touch(self, key: str, ttl: float | None) -> bool:
-        """Give ``key`` a new ttl; False if it is absent."""
+        """Give ``key`` a new ttl; False if it is absent. ``ttl <= 0`` removes it."""
+        ttl = expiry(ttl)
+        if ttl is not None and ttl <= 0:
+            return self._run("touch", lambda: self._delete_many([key]) > 0, False)
+        return self._run("touch", lambda: self._touch(key, ttl), False)
 
-    @abstractmethod
     def clear(self) -> bool:
         """Remove every entry of this cache, and only those; False if the store failed."""
+        return self._run("clear", self._clear, False)
 
     def close(self) -> None:
         """Per-request hook (Django calls it after every request): keep pooled resources."""
@@ -152,20 +365,22 @@ class Tier(ABC):
         must not raise when the store is down, only count and log as any other call does.
         """
 
-    # -- helpers for implementations ------------------------------------------------------
-    def counted(self, value: Any, default: Any) -> Any:
-        """Count one read: MISSING is a miss and gives ``default``, anything else a hit."""
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
+    # -- stampede protection ---------------------------------------------------------------
+    def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
+        """The cached value of ``key``, or ``compute()`` stored, computed once at a time
+        (see :mod:`serverless_cache.stampede`)."""
+        return stampede_get_or_set(self, key, compute, ttl)
 
-    def decode(self, key: str, payload: bytes) -> Any:
-        """Decode ``payload``; an undecodable one is logged and returned as MISSING."""
-        try:
-            return self.codec.loads(payload)
-        except DecodeError as exc:
-            self.stats.errors += 1
-            logger.warning("serverless_cache: ignoring %r in the %s tier: %s", key, self.kind, exc)
-            return MISSING
+    @property
+    def authority(self) -> Tier:
+        """The tier that decides for every instance (leases, stale copies): itself here."""
+        return self
+
+    # -- helpers for implementations ------------------------------------------------------
+    def undecodable(self, key: str, exc: Exception) -> Any:
+        """Count and log (throttled) a stored value that cannot be read: it is a miss."""
+        self.stats.errors += 1
+        self.log.warning(
+            "decode", "ignoring %r in the %s cache %r: %s", key, self.kind, self.name, exc
+        )
+        return MISSING

@@ -1,9 +1,10 @@
 """Execution-context tier: an in-process LRU + TTL store that survives warm invocations.
 
-The store is process-wide (registry entry named by ``location``), bounded by an entry count
-and by a byte budget. Values are kept encoded so that a caller mutating what it got back
-cannot change the cache; small immutable values (int, float, bool, None, str, bytes) are kept
-as they are, which keeps those semantics and skips pickling on the hot path.
+The store is process-wide (registry entry named by LOCATION), and every view bounds it by its
+own entry count and byte budget, as two Django aliases sharing a LocMemCache name would.
+Values are kept encoded so that a caller mutating what it got back cannot change the cache;
+small immutable values (int, float, bool, None, str, bytes) are kept as they are, which keeps
+those semantics and skips pickling on the hot path.
 
 Reads take no lock: ``OrderedDict.get`` and ``move_to_end`` are single C calls, atomic under
 the GIL. Every write, eviction and byte count change happens under one lock, and no writer
@@ -20,15 +21,15 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from time import time
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from serverless_cache import registry
+from serverless_cache import clock, registry
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.metrics import TierStats, stats_for
-from serverless_cache.options import parse_options, require_int
-from serverless_cache.tiers.base import MISSING, Tier, logger
+from serverless_cache.options import require_int
+from serverless_cache.stampede import StampedeSettings
+from serverless_cache.tiers.base import MISSING, Tier
+from serverless_cache.tiers.config import TierConfig
 
 _IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
 #: Rough per-entry overhead (dict slot, tuple, key) counted against MAX_BYTES.
@@ -57,12 +58,10 @@ class _Entry(NamedTuple):
 
 
 class MemoryStore:
-    """The shared, bounded map behind every :class:`MemoryTier` view of one name."""
+    """The shared map behind every :class:`MemoryTier` view of one name; each write is bounded
+    by the limits of the view that makes it."""
 
-    def __init__(self, settings: MemorySettings) -> None:
-        self.settings = settings
-        self.max_entries = settings.max_entries
-        self.max_bytes = settings.max_bytes
+    def __init__(self) -> None:
         self.data: OrderedDict[str, _Entry] = OrderedDict()
         self.lock = threading.Lock()
         self.total_bytes = 0
@@ -72,7 +71,7 @@ class MemoryStore:
         entry = self.data.get(key)
         if entry is None:
             return None
-        if entry.expires_at <= time():
+        if entry.expires_at <= clock.time():
             self.remove(key, entry)
             return None
         try:
@@ -81,40 +80,43 @@ class MemoryStore:
             pass
         return entry
 
+    def live(self, key: str) -> _Entry | None:
+        """The live entry for ``key`` without reordering; call under the lock."""
+        entry = self.data.get(key)
+        return entry if entry is not None and entry.expires_at > clock.time() else None
+
     def remove(self, key: str, expected: _Entry | None = None) -> _Entry | None:
         """Drop ``key`` (only if it still holds ``expected``, when given)."""
         with self.lock:
-            entry = self.data.get(key)
-            if entry is None or (expected is not None and entry is not expected):
-                return None
-            del self.data[key]
-            self.total_bytes -= entry.size
-            return entry
+            return self.remove_locked(key, expected)
 
-    def put(self, key: str, entry: _Entry) -> bool:
+    def remove_locked(self, key: str, expected: _Entry | None = None) -> _Entry | None:
+        entry = self.data.get(key)
+        if entry is None or (expected is not None and entry is not expected):
+            return None
+        del self.data[key]
+        self.total_bytes -= entry.size
+        return entry
+
+    def put_locked(self, key: str, entry: _Entry, limits: MemorySettings) -> bool:
         """Insert under the lock; culls by count and evicts by bytes. False if too large."""
-        with self.lock:
-            return self.put_locked(key, entry)
-
-    def put_locked(self, key: str, entry: _Entry) -> bool:
         data = self.data
         old = data.pop(key, None)
         if old is not None:
             self.total_bytes -= old.size
-        if entry.size > self.max_bytes:
+        if entry.size > limits.max_bytes:
             return False
-        if len(data) >= self.max_entries:
-            self._cull()
+        if len(data) >= limits.max_entries:
+            self._cull(limits.cull_frequency)
         data[key] = entry
         self.total_bytes += entry.size
-        while self.total_bytes > self.max_bytes:
+        while self.total_bytes > limits.max_bytes:
             _, evicted = data.popitem(last=False)
             self.total_bytes -= evicted.size
         return True
 
-    def _cull(self) -> None:
+    def _cull(self, frequency: int) -> None:
         """Make room as Django's locmem does: drop 1/CULL_FREQUENCY of the entries, LRU first."""
-        frequency = self.settings.cull_frequency
         if frequency == 0:
             self.data.clear()
             self.total_bytes = 0
@@ -131,186 +133,179 @@ class MemoryStore:
     def close(self) -> None:
         self.clear()
 
+    #: Registry hooks: after a SnapStart restore, and between tests, the store starts empty
+    #: but stays shared with the views built before.
+    restore = reset = clear
 
-def memory_store(name: str, settings: MemorySettings) -> MemoryStore:
-    """The process-wide store called ``name``; the first configuration seen wins."""
-    store = registry.get_or_create("memory", name, lambda: MemoryStore(settings))
-    if store.settings != settings:
-        logger.warning(
-            "serverless_cache: memory store %r already exists with %r; ignoring %r",
-            name,
-            store.settings,
-            settings,
-        )
-    return store
+
+def memory_store(name: str) -> MemoryStore:
+    """The process-wide store called ``name``."""
+    return registry.get_or_create("memory", name, MemoryStore)
 
 
 class MemoryTier(Tier):
-    """A view onto a :class:`MemoryStore` with its own codec and counters."""
+    """A view onto a :class:`MemoryStore` with its own limits, codec and counters.
+
+    LOCATION names the store (default: the cache's name); views of one name share it.
+    """
 
     kind = "memory"
-    blocking = False
+    in_process = True
 
-    def __init__(self, store: MemoryStore, codec: Codec, stats: TierStats) -> None:
-        super().__init__(codec, stats)
-        self.store = store
+    def __init__(
+        self,
+        config: TierConfig,
+        limits: MemorySettings,
+        codec: Codec,
+        stampede: StampedeSettings | None = None,
+    ) -> None:
+        super().__init__(config, codec, stampede)
+        location = config.location
+        self.store_name = (location if isinstance(location, str) else ",".join(location)) or (
+            config.name or "default"
+        )
+        self.store = memory_store(self.store_name)
+        self.limits = limits
         settings = codec.settings
         self._pickle_protocol = settings.pickle_protocol
         # Nothing to sign or compress in process memory unless asked: plain pickle is faster.
-        self._plain_pickle = settings.serializer == "pickle" and not (
-            settings.signing_key or settings.compress_min_bytes is not None
-        )
+        self._plain_pickle = codec.plain_pickle
 
     @classmethod
-    def from_options(
-        cls, name: str, options: Mapping[str, Any] | None, *, where: str = "OPTIONS"
-    ) -> MemoryTier:
-        """Build from an OPTIONS-style mapping (MAX_ENTRIES, MAX_BYTES, codec options...)."""
-        memory, codec = parse_options(options, MemorySettings, CodecSettings, where=where)
-        return cls(memory_store(name or "default", memory), Codec(codec), stats_for(name, cls.kind))
+    def from_config(cls, config: TierConfig) -> MemoryTier:
+        """OPTIONS: MAX_ENTRIES, MAX_BYTES, CULL_FREQUENCY, the codec and stampede options."""
+        limits, codec, stampede = config.parse(MemorySettings, CodecSettings, StampedeSettings)
+        if not config.name:
+            location = config.location
+            name = location if isinstance(location, str) else ",".join(location)
+            config = replace(config, name=name or "default")
+        return cls(config, limits, Codec(codec), stampede)
+
+    def set_codec(self, codec: Codec) -> None:
+        super().set_codec(codec)
+        self._plain_pickle = codec.plain_pickle
 
     # -- encoding --------------------------------------------------------------------------
-    def _entry(self, value: Any, ttl: float | None) -> _Entry:
-        # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
-        expires_at = math.inf if ttl is None else time() + ttl
+    def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
         if type(value) in _IMMUTABLE:
-            size = sys.getsizeof(value) + ENTRY_OVERHEAD
-            return tuple.__new__(_Entry, (value, expires_at, size, False))
+            return value, sys.getsizeof(value) + ENTRY_OVERHEAD, False
         if self._plain_pickle:
             payload = pickle.dumps(value, self._pickle_protocol)
         else:
             payload = self.codec.dumps(value)
-        return tuple.__new__(_Entry, (payload, expires_at, len(payload) + ENTRY_OVERHEAD, True))
+        return payload, len(payload) + ENTRY_OVERHEAD, True
 
-    def _value(self, key: str, entry: _Entry) -> Any:
+    @staticmethod
+    def _entry(encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
+        # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
+        value, size, is_encoded = encoded
+        expires_at = math.inf if ttl is None else clock.time() + ttl
+        return tuple.__new__(_Entry, (value, expires_at, size, is_encoded))
+
+    def _decode(self, key: str, raw: Any) -> Any:
+        entry: _Entry = raw
         if not entry.encoded:
             return entry.value
         if self._plain_pickle:
             try:
                 return pickle.loads(entry.value)
             except Exception as exc:  # an object that cannot be rebuilt: a miss, as on every tier
-                self.stats.errors += 1
-                logger.warning("serverless_cache: cannot unpickle %r (%s); a miss", key, exc)
-                return MISSING
-        return self.decode(key, entry.value)
+                return self.undecodable(key, exc)
+        return super()._decode(key, entry.value)
 
-    # -- reads -----------------------------------------------------------------------------
-    def get(self, key: str, default: Any = None) -> Any:
-        entry = self.store.lookup(key)
-        if entry is None:
-            self.stats.misses += 1
-            return default
-        value = self._value(key, entry) if entry.encoded else entry.value
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
+    # -- primitives ------------------------------------------------------------------------
+    def _get_many(self, keys: Sequence[str]) -> dict[str, _Entry]:
+        lookup = self.store.lookup
+        found: dict[str, _Entry] = {}
         for key in keys:
-            value = self.get(key, MISSING)
-            if value is not MISSING:
-                found[key] = value
+            entry = lookup(key)
+            if entry is not None:
+                found[key] = entry
         return found
 
-    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
-        result: dict[str, tuple[Any, float | None]] = {}
-        for key in keys:
-            entry = self.store.lookup(key)
-            value = MISSING if entry is None else self._value(key, entry)
-            if entry is None or value is MISSING:
-                self.stats.misses += 1
-                continue
-            self.stats.hits += 1
-            expires = None if entry.expires_at == math.inf else entry.expires_at
-            result[key] = (value, expires)
-        return result
+    def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[_Entry, float | None]]:
+        return {
+            key: (entry, None if entry.expires_at == math.inf else entry.expires_at)
+            for key, entry in self._get_many(keys).items()
+        }
 
-    def has(self, key: str) -> bool:
+    def _has(self, key: str) -> bool:
         return self.store.lookup(key) is not None
 
-    def ttl(self, key: str) -> float | None:
+    def _ttl(self, key: str) -> float | None:
         entry = self.store.lookup(key)
         if entry is None:
             return 0.0
         if entry.expires_at == math.inf:
             return None
-        return max(0.0, entry.expires_at - time())
+        return max(0.0, entry.expires_at - clock.time())
 
-    # -- writes ----------------------------------------------------------------------------
-    def set(self, key: str, value: Any, ttl: float | None) -> bool:
-        if ttl is not None and ttl <= 0:
-            self.store.remove(key)
-            return True
-        return self._store(key, self._entry(value, ttl))
+    def _set_many(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
+        failed = []
+        store, limits = self.store, self.limits
+        for key, item in encoded.items():
+            with store.lock:
+                stored = store.put_locked(key, self._entry(item, ttl), limits)
+            if not stored:
+                failed.append(key)
+                self.log.warning("too-large", "%r is larger than MAX_BYTES; not cached", key)
+        return failed
 
-    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
-        if ttl is not None and ttl <= 0:
-            for key in items:
-                self.store.remove(key)
-            return []
-        # Encode everything first, so an unpicklable value raises before anything is written.
-        entries = [(key, self._entry(value, ttl)) for key, value in items.items()]
-        return [key for key, entry in entries if not self._store(key, entry)]
-
-    def _store(self, key: str, entry: _Entry) -> bool:
-        self.stats.sets += 1
-        if self.store.put(key, entry):
-            return True
-        logger.info("serverless_cache: %r is larger than MAX_BYTES; not cached", key)
-        return False
-
-    def add(self, key: str, value: Any, ttl: float | None) -> bool:
-        entry = self._entry(value, ttl)
-        with self.store.lock:
-            current = self.store.data.get(key)
-            if current is not None and current.expires_at > time():
+    def _add(self, key: str, encoded: Any, ttl: float | None, token: bytes) -> bool:
+        store = self.store
+        with store.lock:
+            if store.live(key) is not None:
                 return False
-            if ttl is not None and ttl <= 0:
-                return True
-            self.stats.sets += 1
-            return self.store.put_locked(key, entry)
+            return store.put_locked(key, self._entry(encoded, ttl), self.limits)
 
-    def delete(self, key: str) -> bool:
-        entry = self.store.remove(key)
-        self.stats.deletes += 1
-        return entry is not None and entry.expires_at > time()
-
-    def delete_many(self, keys: Sequence[str]) -> bool:
-        for key in keys:
-            self.delete(key)
-        return True
-
-    def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
+    def _delete_many(self, keys: Sequence[str]) -> int:
+        present = 0
+        now = clock.time()
         with self.store.lock:
-            entry = self.store.data.get(key)
-            if entry is None or entry.expires_at <= time():
+            for key in keys:
+                entry = self.store.remove_locked(key)
+                present += entry is not None and entry.expires_at > now
+        return present
+
+    def _incr(self, key: str, delta: int, create: bool) -> int | None:
+        store = self.store
+        with store.lock:
+            entry = store.live(key)
+            if entry is None:
                 if not create:
-                    raise KeyError(key)
+                    return None
                 entry = _Entry(0, math.inf, sys.getsizeof(0) + ENTRY_OVERHEAD, False)
-            value = self._value(key, entry)
+            value = self._decode(key, entry)
             if type(value) is not int:
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer")
             new_value = value + delta
             size = sys.getsizeof(new_value) + ENTRY_OVERHEAD
-            self.store.put_locked(key, _Entry(new_value, entry.expires_at, size, False))
+            store.put_locked(key, _Entry(new_value, entry.expires_at, size, False), self.limits)
             return new_value
 
-    def touch(self, key: str, ttl: float | None) -> bool:
-        with self.store.lock:
-            entry = self.store.data.get(key)
-            if entry is None or entry.expires_at <= time():
+    def _touch(self, key: str, ttl: float | None) -> bool:
+        store = self.store
+        with store.lock:
+            entry = store.live(key)
+            if entry is None:
                 return False
-            if ttl is not None and ttl <= 0:
-                del self.store.data[key]
-                self.store.total_bytes -= entry.size
-                return True
-            expires_at = math.inf if ttl is None else time() + ttl
-            self.store.data[key] = entry._replace(expires_at=expires_at)
+            expires_at = math.inf if ttl is None else clock.time() + ttl
+            store.data[key] = entry._replace(expires_at=expires_at)
             return True
 
-    def clear(self) -> bool:
+    def _clear(self) -> bool:
         self.store.clear()
         return True
+
+    # -- the hot path, written out for speed (same rules as Tier.get and Tier.set) ---------
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self.store.lookup(key)
+        if entry is None:
+            self.stats.misses += 1
+            return default
+        value = self._decode(key, entry) if entry.encoded else entry.value
+        if value is MISSING:
+            self.stats.misses += 1
+            return default
+        self.stats.hits += 1
+        return value

@@ -14,8 +14,9 @@ from example_project import cache_config, database, events
 from serverless_cache import metrics, registry
 from serverless_cache.aws import is_warmup_event, lambda_runtime, serverless_handler, warm_tiers
 from serverless_cache.codec import Codec
-from serverless_cache.metrics import stats_for
-from serverless_cache.tiers.memory import MemorySettings, MemoryTier, memory_store
+from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.memory import MemorySettings, MemoryTier
+from tests.tiers.build import SHARED, layered_tier
 
 Handler = Callable[[Any, Any], Any]
 HTTP_SHAPES = {
@@ -32,9 +33,7 @@ class WarmRecordingTier(MemoryTier):
     kind = "recording"
 
     def __init__(self) -> None:
-        super().__init__(
-            memory_store("recording", MemorySettings()), Codec(), stats_for("rec", "recording")
-        )
+        super().__init__(TierConfig("rec", "recording"), MemorySettings(), Codec())
         self.warm_calls = 0
 
     def warm(self) -> None:
@@ -332,10 +331,9 @@ def test_an_unbuildable_cache_alias_does_not_break_invocations() -> None:
 
 
 def test_after_restore_keeps_layered_state_and_rereads_the_epoch() -> None:
-    from serverless_cache.tiers.layered import LayeredTier
 
-    layered = LayeredTier.from_options(
-        "restored", {"TIERS": [{"TIER": "memory"}, {"TIER": "memory", "LOCATION": "l2"}]}
+    layered = layered_tier(
+        "restored", {"TIERS": [{"TIER": "memory"}, {"TIER": SHARED, "LOCATION": "l2"}]}
     )
     layered.set("k", "v", None)
     layered.state.next_check = float("inf")

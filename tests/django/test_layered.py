@@ -13,10 +13,11 @@ from django.test import override_settings
 from serverless_cache.django import LayeredCache
 from serverless_cache.tiers.layered import EPOCH_SUFFIX, LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
+from tests.tiers.build import SHARED
 
 TIERS = [
     {"TIER": "memory", "CAP": 5},
-    {"TIER": "memory", "LOCATION": "django-layered-shared"},
+    {"TIER": SHARED, "LOCATION": "django-layered-shared"},
 ]
 
 

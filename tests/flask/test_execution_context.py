@@ -9,6 +9,8 @@ import pytest
 from flask import Flask
 from flask_caching import Cache
 
+from tests.tiers.build import memory
+
 BACKEND = "serverless_cache.flask.ExecutionContextCache"
 
 
@@ -53,16 +55,15 @@ def test_cache_options_reach_the_tier() -> None:
 
     app, cache = make_cache(CACHE_OPTIONS={"name": "opts", "max_bytes": 5_000, "SIGNING_KEY": "s"})
     with app.app_context():
-        assert cache.cache.tier.store.settings.max_bytes == 5_000
+        assert cache.cache.tier.limits.max_bytes == 5_000
         assert cache.cache.tier.codec.settings.signing_key == "s"
     with pytest.raises(ConfigurationError, match=r"max_byts.*max_bytes"):
         make_cache(CACHE_OPTIONS={"max_byts": 1})
 
 
 def test_django_and_flask_share_a_store_by_name() -> None:
-    from serverless_cache.tiers.memory import MemoryTier
 
     app, cache = make_cache(CACHE_OPTIONS={"name": "together"}, CACHE_KEY_PREFIX="")
     with app.app_context():
         cache.set("k", "flask wrote it")
-    assert MemoryTier.from_options("together", {}).get("k") == "flask wrote it"
+    assert memory("together", {}).get("k") == "flask wrote it"

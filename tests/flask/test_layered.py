@@ -13,8 +13,9 @@ from flask_caching import Cache
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.flask import LayeredCache
 from serverless_cache.tiers.layered import LayeredTier
+from tests.tiers.build import SHARED
 
-TIERS = [{"TIER": "memory", "CAP": 5}, {"TIER": "memory", "LOCATION": "flask-layered-shared"}]
+TIERS = [{"TIER": "memory", "CAP": 5}, {"TIER": SHARED, "LOCATION": "flask-layered-shared"}]
 
 
 def make_cache(**options: Any) -> tuple[Flask, Cache]:

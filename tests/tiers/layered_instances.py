@@ -12,10 +12,11 @@ import time
 from typing import Any
 
 from serverless_cache.tiers.layered import LayeredTier
+from tests.tiers.build import layered_tier
 
 
 def build(options: dict[str, Any]) -> LayeredTier:
-    layered = LayeredTier.from_options("instance", options)
+    layered = layered_tier("instance", options)
     layered.get("warm-up")  # connect and read the epoch before the measured part
     return layered
 

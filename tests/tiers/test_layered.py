@@ -18,8 +18,9 @@ import pytest
 
 from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
-from serverless_cache.metrics import TierStats, stats_for
+from serverless_cache.metrics import stats_for
 from serverless_cache.tiers.base import MISSING
+from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.layered import (
     DEFAULT_LOCAL_CAP,
     DEFAULT_SHARED_CAP,
@@ -29,15 +30,17 @@ from serverless_cache.tiers.layered import (
     LayeredTier,
     TierSpec,
 )
-from serverless_cache.tiers.memory import MemorySettings, MemoryTier, memory_store
+from serverless_cache.tiers.memory import MemorySettings, MemoryTier
+from tests.tiers.build import SHARED, layered_tier, split_settings
 
 
 class RecordingTier(MemoryTier):
     """A real memory tier that also records which keys each batch read asked for."""
 
     def __init__(self, store_name: str, max_bytes: int = 1 << 20) -> None:
-        store = memory_store(store_name, MemorySettings(max_bytes=max_bytes))
-        super().__init__(store, Codec(), TierStats())
+        super().__init__(
+            TierConfig(store_name, store_name), MemorySettings(max_bytes=max_bytes), Codec()
+        )
         self.reads: list[list[str]] = []
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
@@ -78,7 +81,7 @@ class CountingTier(MemoryTier):
     """A real memory tier that records each call a caller makes (not its inner calls)."""
 
     def __init__(self, store_name: str) -> None:
-        super().__init__(memory_store(store_name, MemorySettings()), Codec(), TierStats())
+        super().__init__(TierConfig(store_name, store_name), MemorySettings(), Codec())
         self.calls: list[str] = []
         self._inside = False
 
@@ -120,7 +123,7 @@ def instance(
 ) -> tuple[LayeredTier, RecordingTier, RecordingTier]:
     """One simulated Lambda instance: its own L1 and state, the L2 store ``shared``."""
     l1, l2 = RecordingTier(f"{name}-l1"), RecordingTier(shared)
-    layered = LayeredTier([l1, l2], [cap, None], LayeredSettings(**settings), name=name)
+    layered = LayeredTier(TierConfig(name), [l1, l2], [cap, None], *split_settings(settings))
     return layered, l1, l2
 
 
@@ -196,7 +199,7 @@ def test_a_read_racing_a_local_write_never_leaves_the_older_value_above(
     """Thread A reads 1 from L2, thread B writes; A's promotion must not bring 1 back to L1."""
     l2 = RacingTier("shared")
     l1 = RacingTier("a-l1")
-    layered = LayeredTier([l1, l2], [5.0, None], LayeredSettings(), name="a")
+    layered = LayeredTier(TierConfig("a"), [l1, l2], [5.0, None])
     layered.get("warm-up")  # reads the epoch
     l2.set("k", 1, None)
     racing_write, expected = WRITES_RACING_A_READ[write]
@@ -234,7 +237,7 @@ def test_set_writes_through_with_the_upper_tier_capped() -> None:
 
 def test_a_value_the_shared_tier_refuses_is_not_kept_above() -> None:
     l1, l2 = RecordingTier("a-l1"), RecordingTier("tiny", max_bytes=400)
-    layered = LayeredTier([l1, l2], [5.0, None], LayeredSettings(), name="a")
+    layered = LayeredTier(TierConfig("a"), [l1, l2], [5.0, None])
     layered.set("k", "old", None)
     assert l1.get("k") == "old"
     big = "x" * 2000
@@ -451,7 +454,7 @@ def test_waiters_get_the_previous_value_while_one_recomputes() -> None:
 def counted_instance(**settings: Any) -> tuple[LayeredTier, CountingTier]:
     l2 = CountingTier("shared")
     layered = LayeredTier(
-        [RecordingTier("a-l1"), l2], [5.0, None], LayeredSettings(**settings), name="a"
+        TierConfig("a"), [RecordingTier("a-l1"), l2], [5.0, None], *split_settings(settings)
     )
     layered.get("warm-up")  # reads (and creates) the epoch
     l2.calls.clear()
@@ -461,7 +464,7 @@ def counted_instance(**settings: Any) -> tuple[LayeredTier, CountingTier]:
 def test_get_or_set_on_a_miss_costs_two_round_trips_without_lease() -> None:
     layered, l2 = counted_instance()
     assert layered.get_or_set("k", lambda: "v", 60) == "v"
-    assert l2.calls == ["get_entries", "set_many"]  # was: get_entries, get_entries, set_many
+    assert l2.calls == ["get_entries", "add"]  # stored with add: concurrent instances agree
     l2.calls.clear()
     assert layered.get_or_set("k", lambda: "other", 60) == "v"
     assert l2.calls == []
@@ -471,7 +474,7 @@ def test_get_or_set_on_a_miss_with_lease_re_reads_only_after_taking_it() -> None
     layered, l2 = counted_instance(lease=True)
     assert layered.get_or_set("k", lambda: "v", 60) == "v"
     # was: get_entries, get_entries, add, get_entries, set_many, get, delete
-    assert l2.calls == ["get_entries", "add", "get_entries", "set_many", "delete"]
+    assert l2.calls == ["get_entries", "add", "get_entries", "add", "delete"]
     assert l2.get("k" + LEASE_SUFFIX, MISSING) is MISSING
 
 
@@ -519,19 +522,19 @@ def test_memoize_caches_a_plain_function_per_arguments() -> None:
 
 # -- configuration ---------------------------------------------------------------------------
 def test_from_options_builds_each_tier_with_its_own_options() -> None:
-    layered = LayeredTier.from_options(
+    layered = layered_tier(
         "app",
         {
             "TIERS": [
                 {"TIER": "memory", "CAP": 2, "OPTIONS": {"MAX_ENTRIES": 10}},
-                {"tier": "memory", "location": "app-shared"},
+                {"tier": SHARED, "location": "app-shared"},
             ],
             "EPOCH_CHECK_INTERVAL": 0.5,
         },
     )
     first, last = layered.tiers
     assert isinstance(first, MemoryTier) and isinstance(last, MemoryTier)
-    assert first.store.settings.max_entries == 10
+    assert first.limits.max_entries == 10
     assert first.store is not last.store
     assert layered.caps == [2, None]
     assert layered.settings.epoch_check_interval == 0.5
@@ -542,23 +545,21 @@ def test_from_options_builds_each_tier_with_its_own_options() -> None:
 
 
 def test_an_in_process_upper_tier_gets_a_default_cap() -> None:
-    layered = LayeredTier.from_options(
-        "app", {"TIERS": [{"TIER": "memory"}, {"TIER": "memory", "LOCATION": "shared"}]}
+    layered = layered_tier(
+        "app", {"TIERS": [{"TIER": "memory"}, {"TIER": SHARED, "LOCATION": "shared"}]}
     )
     assert layered.caps == [10.0, None]
 
 
 def two_tiers(cap: float = 5) -> list[dict[str, Any]]:
-    return [{"TIER": "memory", "CAP": cap}, {"TIER": "memory", "LOCATION": "shared"}]
+    return [{"TIER": "memory", "CAP": cap}, {"TIER": SHARED, "LOCATION": "shared"}]
 
 
 def test_caches_of_one_name_with_other_prefixes_or_tiers_keep_their_own_l1() -> None:
     options = {"TIERS": two_tiers(), "EPOCH_CHECK_INTERVAL": 0}
-    one = LayeredTier.from_options("layered", options, prefix="one:")
-    two = LayeredTier.from_options("layered", options, prefix="two:")
-    other_cap = LayeredTier.from_options(
-        "layered", {**options, "TIERS": two_tiers(cap=6)}, prefix="one:"
-    )
+    one = layered_tier("layered", options, prefix="one:")
+    two = layered_tier("layered", options, prefix="two:")
+    other_cap = layered_tier("layered", {**options, "TIERS": two_tiers(cap=6)}, prefix="one:")
     assert len({id(t.state) for t in (one, two, other_cap)}) == 3
     l1_stores = {id(t.first.store) for t in (one, two, other_cap)}  # type: ignore[attr-defined]
     assert len(l1_stores) == 3
@@ -574,8 +575,8 @@ def test_caches_of_one_name_with_other_prefixes_or_tiers_keep_their_own_l1() -> 
 
 def test_caches_with_the_same_configuration_share_their_state() -> None:
     options = {"TIERS": two_tiers(), "EPOCH_CHECK_INTERVAL": 0}
-    first = LayeredTier.from_options("layered", options, prefix="p:")
-    again = LayeredTier.from_options(
+    first = layered_tier("layered", options, prefix="p:")
+    again = layered_tier(
         "layered", {"tiers": [{"cap": 5, "tier": "memory"}, two_tiers()[1]]}, prefix="p:"
     )
     assert first.state is again.state
@@ -613,16 +614,17 @@ def test_reprs_of_the_settings_hide_secrets() -> None:
         ({"TIERS": [{"TIER": "memory"}]}, "TIERS must be a list of at least two"),
         ({"TIERS": [{"TIER": "memory"}, {"OPTIONS": {}}]}, "needs TIER"),
         ({"TIERS": [{"TIER": "memory"}, {"TIER": "memcached"}]}, "'memcached' is not one of"),
-        ({"TIERS": [{"TIER": "memory", "CAPP": 1}, {"TIER": "memory"}]}, "unknown option 'CAPP'"),
-        ({"TIERS": [{"TIER": "memory", "CAP": -1}, {"TIER": "memory"}]}, "CAP must be a number"),
+        ({"TIERS": [{"TIER": "memory", "CAPP": 1}, {"TIER": SHARED}]}, "unknown option 'CAPP'"),
+        ({"TIERS": [{"TIER": "memory", "CAP": -1}, {"TIER": SHARED}]}, "CAP must be a number"),
         ({"TIERS": ["memory", "redis"]}, "must be a dict"),
-        ({"TIERS": [{"TIER": "memory"}] * 2, "LEASE": "yes"}, "LEASE must be True or False"),
-        ({"TIERS": [{"TIER": "memory"}] * 2, "LEASE_TTL": 0}, "LEASE_TTL must be a number"),
+        ({"TIERS": [{"TIER": "memory"}, {"TIER": SHARED}], "LEASE": "yes"}, "LEASE must be"),
+        ({"TIERS": [{"TIER": "memory"}, {"TIER": SHARED}], "LEASE_TTL": 0}, "LEASE_TTL must be"),
+        ({"TIERS": [{"TIER": SHARED}, {"TIER": "memory"}]}, "the last tier decides add and incr"),
     ],
 )
 def test_bad_configuration_says_what_to_fix(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        LayeredTier.from_options("app", options)
+        layered_tier("app", options)
 
 
 def test_importing_the_layered_tier_loads_no_network_client() -> None:
@@ -637,7 +639,7 @@ def test_importing_the_layered_tier_loads_no_network_client() -> None:
 
 
 def test_every_tier_above_the_last_gets_a_finite_default_cap() -> None:
-    layered = LayeredTier.from_options(
+    layered = layered_tier(
         "caps",
         {
             "TIERS": [

@@ -11,10 +11,11 @@ from serverless_cache.codec import CodecSettings
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.memory import ENTRY_OVERHEAD, MemoryTier
+from tests.tiers.build import memory
 
 
 def tier(name: str = "t", **options: Any) -> MemoryTier:
-    return MemoryTier.from_options(name, options)
+    return memory(name, options)
 
 
 def test_get_set_delete_and_stored_none() -> None:
@@ -190,7 +191,7 @@ def test_concurrent_readers_and_writers_keep_the_store_consistent() -> None:
     assert errors == []
     assert len(t.store.data) <= 200
     assert t.store.total_bytes == sum(e.size for e in t.store.data.values())
-    assert t.store.total_bytes <= t.store.settings.max_bytes
+    assert t.store.total_bytes <= t.limits.max_bytes
 
 
 def test_concurrent_incr_loses_no_update() -> None:
@@ -205,7 +206,7 @@ def test_concurrent_incr_loses_no_update() -> None:
 
 
 def test_codec_options_apply_to_encoded_values() -> None:
-    t = MemoryTier.from_options("z", {"COMPRESS_MIN_BYTES": 100})
+    t = memory("z", {"COMPRESS_MIN_BYTES": 100})
     assert t.codec.settings == CodecSettings(compress_min_bytes=100)
     t.set("k", ["x" * 10_000], None)
     assert t.store.data["k"].size < 1_000

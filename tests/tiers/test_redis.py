@@ -20,6 +20,7 @@ from serverless_cache.errors import CacheUnavailableError, ConfigurationError
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.redis import RedisClient, RedisTier
 from tests.fixtures.redis_servers import RedisCluster, RedisServer
+from tests.tiers.build import redis_tier
 from tests.tiers.redis_helpers import client_connections, command_calls, round_trips
 
 FAST = {"socket_timeout": 0.5, "connect_timeout": 0.5}
@@ -42,14 +43,14 @@ def store(request: pytest.FixtureRequest) -> Store:
         url = request.getfixturevalue("redis_url")
 
         def make_standalone(prefix: str = "", **options: Any) -> RedisTier:
-            return RedisTier.from_options(url, options, prefix=prefix)
+            return redis_tier(url, options, prefix=prefix)
 
         return Store(make_standalone, [server.client()], server.client(), False)
     cluster: RedisCluster = request.getfixturevalue("redis_cluster")
     urls = request.getfixturevalue("redis_cluster_urls")
 
     def make_cluster(prefix: str = "", **options: Any) -> RedisTier:
-        return RedisTier.from_options(urls, {"cluster": True, **options}, prefix=prefix)
+        return redis_tier(urls, {"cluster": True, **options}, prefix=prefix)
 
     return Store(make_cluster, [node.client() for node in cluster.nodes], cluster.client(), True)
 
@@ -275,19 +276,19 @@ def test_undecodable_payload_is_a_miss(store: Store) -> None:
 
 # -- one client per configuration, lazily --------------------------------------------------
 def test_views_share_one_client_and_connection(redis_server: RedisServer, redis_url: str) -> None:
-    tiers = [RedisTier.from_options(redis_url, {}) for _ in range(5)]
+    tiers = [redis_tier(redis_url, {}) for _ in range(5)]
     assert len({id(tier.client) for tier in tiers}) == 1
     assert len(registry.entries("redis")) == 1
     for index, tier in enumerate(tiers):
         tier.set(f"k{index}", index, None)
         tier.close()
     assert client_connections(redis_server.client()) == 1
-    other = RedisTier.from_options(redis_url, {"socket_timeout": 2})
+    other = redis_tier(redis_url, {"socket_timeout": 2})
     assert other.client is not tiers[0].client
 
 
 def test_repr_and_names_hide_the_password() -> None:
-    tier = RedisTier.from_options("redis://user:hunter2@127.0.0.1:1/0", {"password": "hunter3"})
+    tier = redis_tier("redis://user:hunter2@127.0.0.1:1/0", {"password": "hunter3"})
     shown = repr(tier) + repr(tier.client) + repr(tier.client.settings) + tier.name
     assert "hunter" not in shown
 
@@ -328,33 +329,31 @@ def test_bad_configuration_names_the_problem(
     location: str, options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        RedisTier.from_options(location, options)
+        redis_tier(location, options)
 
 
 # -- deployment shapes -----------------------------------------------------------------------
 def test_tls_server_with_verified_certificate(redis_tls_server: tuple[RedisServer, Path]) -> None:
     server, ca_file = redis_tls_server
     assert server.url.startswith("rediss://")
-    tier = RedisTier.from_options(server.url, {"ssl_ca_certs": str(ca_file)})
+    tier = redis_tier(server.url, {"ssl_ca_certs": str(ca_file)})
     assert tier.set("tls", [1], None)
     assert tier.get("tls") == [1]
-    untrusted = RedisTier.from_options(server.url, {"fail_open": False, "socket_timeout": 2})
+    untrusted = redis_tier(server.url, {"fail_open": False, "socket_timeout": 2})
     with pytest.raises(CacheUnavailableError):
         untrusted.get("tls")
 
 
 def test_password_acl_user_and_db_from_url(redis_acl_server: RedisServer) -> None:
     port = redis_acl_server.port
-    user_tier = RedisTier.from_options(f"redis://app:app-secret@127.0.0.1:{port}/3", {})
+    user_tier = redis_tier(f"redis://app:app-secret@127.0.0.1:{port}/3", {})
     assert user_tier.set("acl", "user", None)
-    default_tier = RedisTier.from_options(
-        f"redis://127.0.0.1:{port}/3", {"password": "default-secret"}
-    )
+    default_tier = redis_tier(f"redis://127.0.0.1:{port}/3", {"password": "default-secret"})
     assert default_tier.get("acl") == "user"
     admin = redis_acl_server.client(password="default-secret", db=3)
     assert admin.get("acl") is not None
     assert redis_acl_server.client(password="default-secret", db=0).get("acl") is None
-    wrong = RedisTier.from_options(f"redis://app:wrong@127.0.0.1:{port}/3", {"fail_open": False})
+    wrong = redis_tier(f"redis://app:wrong@127.0.0.1:{port}/3", {"fail_open": False})
     with pytest.raises(CacheUnavailableError):
         wrong.get("acl")
 
@@ -362,7 +361,7 @@ def test_password_acl_user_and_db_from_url(redis_acl_server: RedisServer) -> Non
 def test_reads_go_to_the_replica(redis_replicated: tuple[RedisServer, RedisServer]) -> None:
     primary, replica = redis_replicated
     primary.client().flushall()
-    tier = RedisTier.from_options([primary.url, replica.url], {})
+    tier = redis_tier([primary.url, replica.url], {})
     tier.set("replicated", "value", None)
     primary.client().wait(1, 5000)
     writes = command_calls([primary.client()], lambda: tier.set("w", 1, None))
@@ -372,7 +371,7 @@ def test_reads_go_to_the_replica(redis_replicated: tuple[RedisServer, RedisServe
     assert reads == {"mget": 1}
     assert "get" not in primary_reads
     assert tier.get("replicated") == "value"
-    tier2 = RedisTier.from_options(f"{primary.url},{replica.url}", {})
+    tier2 = redis_tier(f"{primary.url},{replica.url}", {})
     assert tier2.client is tier.client
 
 
@@ -380,7 +379,7 @@ def test_reads_go_to_the_replica(redis_replicated: tuple[RedisServer, RedisServe
 def test_connection_killed_server_side_is_replaced(
     redis_server: RedisServer, redis_url: str
 ) -> None:
-    tier = RedisTier.from_options(redis_url, {"fail_open": False})
+    tier = redis_tier(redis_url, {"fail_open": False})
     tier.set("k", "v", None)
     admin = redis_server.client()
     assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
@@ -392,7 +391,7 @@ def test_connection_killed_server_side_is_replaced(
 def test_connection_killed_mid_pipeline_is_replaced(
     redis_server: RedisServer, redis_url: str
 ) -> None:
-    tier = RedisTier.from_options(redis_url, {"fail_open": False})
+    tier = redis_tier(redis_url, {"fail_open": False})
     tier.set_many({"a": 1, "b": 2}, None)
     redis_server.client().client_kill_filter(_type="normal", skipme=True)
     assert tier.set_many({"a": 3, "b": 4}, 10) == []
@@ -433,28 +432,24 @@ def _check_fail_open(tier: RedisTier, first_bound: float) -> None:
 
 
 def test_closed_port_fails_open_fast(closed_port: int) -> None:
-    tier = RedisTier.from_options(
-        f"redis://127.0.0.1:{closed_port}", {**FAST, "breaker_threshold": 1}
-    )
+    tier = redis_tier(f"redis://127.0.0.1:{closed_port}", {**FAST, "breaker_threshold": 1})
     _check_fail_open(tier, first_bound=0.5)
 
 
 def test_server_that_never_answers_costs_one_timeout(silent_server: int) -> None:
-    tier = RedisTier.from_options(
-        f"redis://127.0.0.1:{silent_server}", {**FAST, "breaker_threshold": 1}
-    )
+    tier = redis_tier(f"redis://127.0.0.1:{silent_server}", {**FAST, "breaker_threshold": 1})
     _check_fail_open(tier, first_bound=0.5 + 0.4)
 
 
 def test_default_timeouts_are_about_one_second(silent_server: int) -> None:
-    tier = RedisTier.from_options(f"redis://127.0.0.1:{silent_server}", {})
+    tier = redis_tier(f"redis://127.0.0.1:{silent_server}", {})
     value, elapsed = _timed(lambda: tier.get("k", "miss"))
     assert value == "miss"
     assert 0.9 <= elapsed <= 1.5
 
 
 def test_fail_open_off_raises_a_clear_error(closed_port: int) -> None:
-    tier = RedisTier.from_options(f"redis://127.0.0.1:{closed_port}", {"fail_open": False})
+    tier = redis_tier(f"redis://127.0.0.1:{closed_port}", {"fail_open": False})
     with pytest.raises(CacheUnavailableError, match="FAIL_OPEN"):
         tier.get("k")
     with pytest.raises(CacheUnavailableError):
@@ -463,7 +458,7 @@ def test_fail_open_off_raises_a_clear_error(closed_port: int) -> None:
 
 def test_server_killed_then_restarted(fresh_redis_server: RedisServer) -> None:
     options = {**FAST, "breaker_threshold": 1, "breaker_cooldown": 0.3}
-    tier = RedisTier.from_options(fresh_redis_server.url, options)
+    tier = redis_tier(fresh_redis_server.url, options)
     assert tier.set("k", "before", None)
     fresh_redis_server.kill()
     _check_fail_open(tier, first_bound=0.5)
@@ -477,14 +472,14 @@ def test_server_killed_then_restarted(fresh_redis_server: RedisServer) -> None:
 
 
 def test_cluster_node_unreachable_fails_open(closed_port: int) -> None:
-    tier = RedisTier.from_options(
+    tier = redis_tier(
         f"redis://127.0.0.1:{closed_port}", {**FAST, "cluster": True, "breaker_threshold": 1}
     )
     _check_fail_open(tier, first_bound=1.0)
 
 
 def test_registry_discard_disconnects(redis_server: RedisServer, redis_url: str) -> None:
-    tier = RedisTier.from_options(redis_url, {})
+    tier = redis_tier(redis_url, {})
     tier.set("k", 1, None)
     assert client_connections(redis_server.client()) == 1
     registry.discard("redis")
@@ -502,7 +497,7 @@ def test_missing_sentinel_is_not_a_value(store: Store) -> None:
 
 
 def test_warm_opens_the_connection_before_the_first_request(redis_server: RedisServer) -> None:
-    tier = RedisTier.from_options(redis_server.url, {})
+    tier = redis_tier(redis_server.url, {})
     observer = redis_server.client()
     before = client_connections(observer)
     tier.warm()
@@ -510,13 +505,13 @@ def test_warm_opens_the_connection_before_the_first_request(redis_server: RedisS
 
 
 def test_warm_on_a_dead_store_does_not_raise(closed_port: int) -> None:
-    tier = RedisTier.from_options(f"redis://127.0.0.1:{closed_port}", {**FAST})
+    tier = redis_tier(f"redis://127.0.0.1:{closed_port}", {**FAST})
     tier.warm()
     assert tier.stats.errors == 1
 
 
 def test_a_view_outliving_a_registry_discard_uses_the_new_client(redis_server: RedisServer) -> None:
-    tier = RedisTier.from_options(redis_server.url, {})
+    tier = redis_tier(redis_server.url, {})
     tier.warm()
     old = tier.client
     registry.discard()
@@ -526,7 +521,7 @@ def test_a_view_outliving_a_registry_discard_uses_the_new_client(redis_server: R
 
 
 def test_an_error_reply_is_a_miss_but_does_not_open_the_breaker(redis_server: RedisServer) -> None:
-    tier = RedisTier.from_options(redis_server.url, {"breaker_threshold": 1})
+    tier = redis_tier(redis_server.url, {"breaker_threshold": 1})
     redis_server.client().rpush("a-list", "x")  # GET on a list: WRONGTYPE from a healthy server
     assert tier.get("a-list", "miss") == "miss"
     assert tier.get("a-list", "miss") == "miss"

@@ -1,0 +1,17 @@
+"""DynamoDB tier: item layout, batching, settings and the tier, one module each."""
+
+from serverless_cache.tiers.dynamodb.items import CHUNK_MARK, DEFAULT_TABLE, EXACT, EXPIRES, KEY
+from serverless_cache.tiers.dynamodb.settings import DynamoDBSettings
+from serverless_cache.tiers.dynamodb.tier import DynamoDBConnection, DynamoDBTier, TableMissingError
+
+__all__ = [
+    "CHUNK_MARK",
+    "DEFAULT_TABLE",
+    "EXACT",
+    "EXPIRES",
+    "KEY",
+    "DynamoDBConnection",
+    "DynamoDBSettings",
+    "DynamoDBTier",
+    "TableMissingError",
+]

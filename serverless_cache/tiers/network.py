@@ -1,0 +1,71 @@
+"""What every tier on the network shares: a process-wide client, its guard, and its options.
+
+A network tier names its client (kind, key, factory) and classifies its store's exceptions;
+fail-open, the breaker and retries then come from :mod:`serverless_cache.resilience`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from serverless_cache.codec import Codec
+from serverless_cache.errors import ConfigurationError
+from serverless_cache.resilience import (
+    SAME,
+    CircuitBreaker,
+    Fault,
+    ResilienceSettings,
+    SharedClient,
+)
+from serverless_cache.stampede import StampedeSettings
+from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.config import TierConfig
+
+T = TypeVar("T")
+#: Options that bound an in-process store; a shared store is bounded by its server.
+LOCAL_LIMITS = ("max_entries", "cull_frequency", "max_bytes")
+
+
+class NetworkTier(Tier):
+    """A tier whose store is reached over the network through a shared client."""
+
+    def __init__(
+        self,
+        config: TierConfig,
+        codec: Codec,
+        stampede: StampedeSettings | None,
+        resilience: ResilienceSettings,
+        *,
+        client: tuple[str, Hashable, Callable[[CircuitBreaker], Any]],
+        label: str,
+    ) -> None:
+        super().__init__(config, codec, stampede)
+        self.resilience = resilience
+        kind, key, factory = client
+        self._shared: SharedClient[Any] = SharedClient(
+            kind, key, factory, label, resilience, self.stats, self.classify
+        )
+
+    @property
+    def fail_open(self) -> bool:
+        return self.resilience.fail_open
+
+    @staticmethod
+    def classify(exc: BaseException) -> Fault | None:
+        """What a store exception means (see :class:`~serverless_cache.resilience.Fault`);
+        None for an exception that is not the store's (it reaches the caller)."""
+        raise NotImplementedError
+
+    def _run(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+        return self._shared.call(operation, fn, fallback, retry=retry)
+
+    @staticmethod
+    def refuse_local_limits(config: TierConfig, store: str) -> None:
+        """MAX_ENTRIES and friends would be silently ignored by a shared store: refuse them."""
+        for name in LOCAL_LIMITS:
+            if config.has_option(name) and name not in config.ignore:
+                raise ConfigurationError(
+                    f"{config.where}: option {name.upper()} bounds in-process caches only; "
+                    f"a {store} cache is bounded by its server, so remove it"
+                )
