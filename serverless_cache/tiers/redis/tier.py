@@ -286,7 +286,7 @@ class RedisTier(NetworkTier):
                 return int(client.incrby(key, delta))
             result = client.eval(INCR_EXISTING, 1, key, delta)
         except ResponseError as exc:
-            if "overflow" in str(exc) or "out of range" in str(exc):
+            if "overflow" in str(exc):
                 raise OverflowError(
                     f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
                 ) from None

@@ -80,7 +80,6 @@ class RedisClient:
             "socket_connect_timeout": settings.connect_timeout,
             "socket_timeout": settings.socket_timeout,
             "retry": Retry(NoBackoff(), 0),
-            "retry_on_timeout": False,
         }
         if settings.username is not None:
             kwargs["username"] = settings.username
