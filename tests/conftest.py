@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.dynamodb_servers",
     "tests.fixtures.moto_server",
     "tests.fixtures.fault_proxy",
+    "tests.fixtures.memcached_servers",
 ]
 
 

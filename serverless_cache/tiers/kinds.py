@@ -1,9 +1,9 @@
 """The tier kinds a configuration may name, and the one way to build a tier from a config.
 
-``"memory"``, ``"redis"``, ``"dynamodb"`` and ``"layered"`` name this package's tiers; any
+``"memory"``, ``"redis"``, ``"dynamodb"``, ``"memcached"`` and ``"layered"`` name this package's tiers; any
 other name is the import path of a custom tier: a :class:`~serverless_cache.tiers.base.Tier`
 subclass with ``from_config(cls, config: TierConfig) -> Tier``. Modules are imported only
-when their kind is used, so redis, boto3 and botocore load only for the tiers configured.
+when their kind is used, so redis, boto3, botocore and pymemcache load only for the tiers configured.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ TIER_CLASSES = {
     "memory": "serverless_cache.tiers.memory.MemoryTier",
     "redis": "serverless_cache.tiers.redis.RedisTier",
     "dynamodb": "serverless_cache.tiers.dynamodb.DynamoDBTier",
+    "memcached": "serverless_cache.tiers.memcached.MemcachedTier",
     "layered": "serverless_cache.tiers.layered.LayeredTier",
 }
 
