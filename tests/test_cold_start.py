@@ -26,7 +26,8 @@ flask_cache = Cache(app)
 with app.app_context():
     flask_cache.set("k", 1)
     assert flask_cache.get("k") == 1
-loaded = sorted({m.split(".")[0] for m in sys.modules} & {"boto3", "botocore", "redis"})
+clients = {"boto3", "botocore", "redis", "pymemcache"}
+loaded = sorted({m.split(".")[0] for m in sys.modules} & clients)
 print(json.dumps(loaded))
 """
 

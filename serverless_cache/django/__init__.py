@@ -4,6 +4,7 @@ from serverless_cache.django.backends import (
     DynamoDBCache,
     ExecutionContextCache,
     LayeredCache,
+    MemcachedCache,
     RedisCache,
 )
 from serverless_cache.django.base import TierCache
@@ -15,6 +16,7 @@ __all__ = [
     "EdgeCacheMiddleware",
     "ExecutionContextCache",
     "LayeredCache",
+    "MemcachedCache",
     "RedisCache",
     "TierCache",
     "edge_cache",

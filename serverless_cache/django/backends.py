@@ -101,6 +101,26 @@ class LayeredCache(TierCache):
         return self._tier.invalidate_all()
 
 
+class MemcachedCache(TierCache):
+    """ElastiCache for Memcached (or any memcached) over pymemcache; one pool per node per process.
+
+    ``LOCATION``: ``memcached://host:port`` URLs or Django's ``host:port``, a list or separated
+    by commas (keys are spread by consistent hashing); with ``AUTO_DISCOVERY`` the cluster's
+    configuration endpoint. OPTIONS: ``CONNECT_TIMEOUT``/``SOCKET_TIMEOUT`` (default 1 s),
+    ``AUTO_DISCOVERY``, ``DISCOVERY_INTERVAL``, ``MAX_VALUE_BYTES``,
+    ``GENERATION_CHECK_INTERVAL``, ``FAIL_OPEN`` and the breaker options, the codec options.
+
+    ``clear()`` never flushes the server: it starts a new namespace for this cache's keys (see
+    :mod:`serverless_cache.tiers.memcached.tier`). ``decr`` stops at 0, as memcached does.
+    """
+
+    tier_kind = "memcached"
+
+    def ttl(self, key: Any, version: int | None = None) -> float | None:
+        """Seconds ``key`` has left: None if it never expires, 0.0 if it is absent."""
+        return self._tier.ttl(self.make_and_validate_key(key, version))
+
+
 class DynamoDBCache(TierCache):
     """DynamoDB cache; ``LOCATION`` is the table name (create it with
     ``manage.py create_dynamodb_cache_table``).

@@ -4,6 +4,7 @@ from serverless_cache.flask.backends import (
     DynamoDBCache,
     ExecutionContextCache,
     LayeredCache,
+    MemcachedCache,
     RedisCache,
 )
 from serverless_cache.flask.base import TierCache
@@ -14,6 +15,7 @@ __all__ = [
     "EdgeCache",
     "ExecutionContextCache",
     "LayeredCache",
+    "MemcachedCache",
     "RedisCache",
     "TierCache",
     "edge_cache",

@@ -82,6 +82,24 @@ class LayeredCache(TierCache):
         return self._tier.invalidate_all()
 
 
+class MemcachedCache(TierCache):
+    """ElastiCache for Memcached (or any memcached), one pool per node per process.
+
+    The location is ``CACHE_OPTIONS["location"]``, else ``CACHE_MEMCACHED_SERVERS`` (a list of
+    ``memcached://host:port`` or ``host:port``). Other ``CACHE_OPTIONS`` are the tier's
+    (timeouts, ``auto_discovery``, ``fail_open``, codec options). ``clear()`` starts a new
+    namespace for ``CACHE_KEY_PREFIX`` instead of flushing the server; ``dec`` stops at 0.
+    """
+
+    tier_kind = "memcached"
+
+    @classmethod
+    def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
+        location = pop_option(options, "location") or config.get("CACHE_MEMCACHED_SERVERS") or ""
+        name = pop_option(options, "name") or ""
+        return TierConfig(name, location, options, config.get("CACHE_KEY_PREFIX") or "", WHERE)
+
+
 class DynamoDBCache(TierCache):
     """DynamoDB cache. ``CACHE_OPTIONS``: ``table_name`` (or ``location``; default
     ``"serverless-cache"``), ``region_name``, ``endpoint_url``, timeouts, ``fail_open``... and

@@ -1,9 +1,10 @@
 """The tier kinds a configuration may name, and the one way to build a tier from a config.
 
-``"memory"``, ``"redis"``, ``"dynamodb"``, ``"memcached"`` and ``"layered"`` name this package's tiers; any
-other name is the import path of a custom tier: a :class:`~serverless_cache.tiers.base.Tier`
-subclass with ``from_config(cls, config: TierConfig) -> Tier``. Modules are imported only
-when their kind is used, so redis, boto3, botocore and pymemcache load only for the tiers configured.
+``"memory"``, ``"redis"``, ``"dynamodb"``, ``"memcached"`` and ``"layered"`` name this
+package's tiers; any other name is the import path of a custom tier: a
+:class:`~serverless_cache.tiers.base.Tier` subclass with ``from_config(cls, config:
+TierConfig) -> Tier``. Modules are imported only when their kind is used, so redis, boto3,
+botocore and pymemcache load only for the tiers configured.
 """
 
 from __future__ import annotations
