@@ -56,6 +56,7 @@ class _Missing:
 
 MISSING: Final = _Missing()
 
+
 class LiveTiers:
     """Every tier view alive in this process, so the Lambda runtime can warm them all (a
     registry entry: it survives a SnapStart restore, the views do too)."""
