@@ -27,6 +27,8 @@ V = TypeVar("V")
 
 #: Set on a response whose policy has ``force_shared``, so the middleware respects it too.
 FORCE_SHARED_ATTRIBUTE = "serverless_cache_force_shared"
+#: Set on a view where ``edge_cache`` wraps ``cache_page``: the unsafe order (check W003).
+WRAPS_CACHE_PAGE_ATTRIBUTE = "serverless_cache_wraps_cache_page"
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
@@ -48,9 +50,36 @@ def _decorator(policy: CachePolicy) -> Callable[[V], V]:
             return view
         wrapped = _wrap(view, policy, 0, where)  # type: ignore[arg-type]
         setattr(wrapped, POLICY_ATTRIBUTE, policy)
+        if wraps_cache_page(view):
+            setattr(wrapped, WRAPS_CACHE_PAGE_ATTRIBUTE, True)
         return wrapped  # type: ignore[no-any-return]
 
     return decorate
+
+
+def wraps_cache_page(view: Any) -> bool:
+    """Whether ``view`` is (or wraps) a ``cache_page`` view: Django's middleware decorators
+    keep the middleware in the closures of the wrapper they return."""
+    from django.middleware.cache import UpdateCacheMiddleware
+
+    pending, seen = [view], set[int]()
+    while pending and len(seen) < 50:
+        function = pending.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        for cell in getattr(function, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, UpdateCacheMiddleware):
+                return True
+            if inspect.isfunction(value):
+                pending.append(value)
+        if hasattr(function, "__wrapped__"):
+            pending.append(function.__wrapped__)
+    return False
 
 
 def _wrap(view: Callable[..., Any], policy: CachePolicy, request_index: int, where: str) -> Any:
