@@ -118,7 +118,7 @@ def test_cloudfront_policy_template(capsys: pytest.CaptureFixture[str]) -> None:
     resource = yaml.safe_load(out)["Resources"]["CachePolicyArticlesPk"]
     assert resource["Type"] == "AWS::CloudFront::CachePolicy"
     config = resource["Properties"]["CachePolicyConfig"]
-    assert config["Name"] == "serverless-cache-ArticlesPk"
+    assert config["Name"] == {"Fn::Sub": "${AWS::StackName}-ArticlesPk"}
     assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, 7200, 31536000)
     key = config["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Accept"]}
