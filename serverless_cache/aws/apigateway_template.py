@@ -77,8 +77,11 @@ def sam_api(
     properties = stage_properties(cached, stage=stage, cache_cluster_size=cache_cluster_size)
 
     def event(path: str, method: str, parameters: list[str] | None = None) -> dict[str, Any]:
-        event_properties: dict[str, Any] = {"RestApiId": {"Ref": api}, "Path": path}
-        event_properties["Method"] = method
+        event_properties: dict[str, Any] = {
+            "RestApiId": {"Ref": api},
+            "Path": path,
+            "Method": method,
+        }
         if parameters:
             event_properties["RequestParameters"] = [
                 {name: {"Required": ".path." in name, "Caching": True}} for name in parameters
