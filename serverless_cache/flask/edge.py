@@ -145,7 +145,7 @@ def _untouched_session() -> SessionMixin | None:
     """The request's session, read without setting its ``accessed`` flag (since Flask 3.1.3
     the ``session`` proxy sets it, which would add ``Vary: Cookie`` to every response)."""
     state = vars(_cv_request.get())
-    return state.get("_session", state.get("session"))  # type: ignore[no-any-return]
+    return state.get("_session", state.get("session"))
 
 
 def _session_will_set_cookie(app: Flask) -> bool:
