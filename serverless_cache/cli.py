@@ -13,11 +13,17 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from serverless_cache.aws import dynamodb_table
-from serverless_cache.commands import apigw_config, cloudfront_invalidate, cloudfront_policy
+from serverless_cache.commands import (
+    apigw_cache_auth,
+    apigw_config,
+    cloudfront_invalidate,
+    cloudfront_policy,
+)
 from serverless_cache.errors import ServerlessCacheError
 
 COMMANDS: dict[str, ModuleType] = {
     "apigw-config": apigw_config,
+    "apigw-cache-auth": apigw_cache_auth,
     "cloudfront-policy": cloudfront_policy,
     "cloudfront-invalidate": cloudfront_invalidate,
     "create-table": dynamodb_table,

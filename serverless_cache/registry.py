@@ -34,7 +34,7 @@ def get_or_create(kind: str, key: Hashable, factory: Callable[[], T]) -> T:
         entry = _entries.get((kind, key))
         if entry is None:
             entry = _entries[(kind, key)] = factory()
-        return entry  # type: ignore[no-any-return]
+        return entry
 
 
 def entries(kind: str | None = None) -> list[Any]:

@@ -3,7 +3,7 @@
 from django.apps import AppConfig
 from django.core import checks
 
-from serverless_cache.django.checks import check_edge_middleware
+from serverless_cache.django.checks import check_cache_page_order, check_edge_middleware
 
 
 class ServerlessCacheConfig(AppConfig):
@@ -13,3 +13,4 @@ class ServerlessCacheConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_edge_middleware, checks.Tags.security)
+        checks.register(check_cache_page_order, checks.Tags.security)

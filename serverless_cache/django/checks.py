@@ -1,8 +1,9 @@
-"""System check: the edge safety rule needs EdgeCacheMiddleware first in MIDDLEWARE.
+"""System checks of the edge safety rule.
 
-The ``edge_cache`` decorator runs before the session and CSRF middleware set their cookies;
-it predicts what they will do, but only the middleware, placed first, sees every cookie that
-is really sent (for instance one set by a third-party middleware).
+W001/W002: the ``edge_cache`` decorator runs before the session and CSRF middleware set their
+cookies; it predicts what they will do, but only EdgeCacheMiddleware, placed first, sees every
+cookie that is really sent (for instance one set by a third-party middleware).
+W003: ``edge_cache`` must be inside ``cache_page``, not outside it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,29 @@ COOKIE_MIDDLEWARE = (
     "django.middleware.csrf.CsrfViewMiddleware",
 )
 HINT = f"Put {EDGE_MIDDLEWARE!r} first in MIDDLEWARE."
+
+
+def check_cache_page_order(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn for every view where ``edge_cache`` wraps ``cache_page``."""
+    from serverless_cache.django.routes import views_wrapping_cache_page
+
+    try:
+        found = views_wrapping_cache_page()
+    except Exception:  # a broken URLconf is reported by Django's own URL check
+        return []
+    return [
+        CheckWarning(
+            f"View {name} at {path} has edge_cache outside cache_page: cache_page stores the "
+            "response before the session middleware adds Vary: Cookie, so a logged-in "
+            "user's page can be served to others with a shared lifetime.",
+            hint="Put @cache_page outside (above) @edge_cache, so edge_cache sees the response "
+            "first and marks a personal one private, which cache_page does not store.",
+            id="serverless_cache.W003",
+        )
+        for path, name in found
+    ]
 
 
 def check_edge_middleware(

@@ -30,7 +30,7 @@ def _seconds_to_ttl(seconds: int) -> float | None:
     return None if seconds == 0 else float(seconds) if seconds > 0 else -1.0
 
 
-class TierCache(BaseCache):  # type: ignore[misc]
+class TierCache(BaseCache):
     """A Flask-Caching backend whose storage is the tier of kind :attr:`tier_kind`."""
 
     #: The tier this backend builds ("memory", "redis", "dynamodb", "layered" or a path).

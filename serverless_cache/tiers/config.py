@@ -57,3 +57,17 @@ class TierConfig:
             else list(self.location)
         )
         return [str(part).strip() for part in raw if str(part).strip()]
+
+
+#: Options that bound an in-process store; a shared store is bounded by its server.
+LOCAL_LIMITS = ("max_entries", "cull_frequency", "max_bytes")
+
+
+def refuse_local_limits(config: TierConfig, reason: str) -> None:
+    """MAX_ENTRIES and friends would be silently ignored by this cache: refuse them."""
+    for name in LOCAL_LIMITS:
+        if config.has_option(name):
+            raise ConfigurationError(
+                f"{config.where}: option {name.upper()} bounds in-process caches only; "
+                f"{reason}, so remove it"
+            )

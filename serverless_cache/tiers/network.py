@@ -10,7 +10,6 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from serverless_cache.codec import Codec
-from serverless_cache.errors import ConfigurationError
 from serverless_cache.resilience import (
     SAME,
     CircuitBreaker,
@@ -23,8 +22,6 @@ from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 
 T = TypeVar("T")
-#: Options that bound an in-process store; a shared store is bounded by its server.
-LOCAL_LIMITS = ("max_entries", "cull_frequency", "max_bytes")
 
 
 class NetworkTier(Tier):
@@ -59,13 +56,3 @@ class NetworkTier(Tier):
 
     def _run(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
         return self._shared.call(operation, fn, fallback, retry=retry)
-
-    @staticmethod
-    def refuse_local_limits(config: TierConfig, store: str) -> None:
-        """MAX_ENTRIES and friends would be silently ignored by a shared store: refuse them."""
-        for name in LOCAL_LIMITS:
-            if config.has_option(name) and name not in config.ignore:
-                raise ConfigurationError(
-                    f"{config.where}: option {name.upper()} bounds in-process caches only; "
-                    f"a {store} cache is bounded by its server, so remove it"
-                )

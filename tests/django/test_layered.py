@@ -7,10 +7,12 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
 from serverless_cache.django import LayeredCache
+from serverless_cache.errors import ConfigurationError
 from serverless_cache.tiers.layered import EPOCH_SUFFIX, LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from tests.tiers.build import SHARED
@@ -59,9 +61,11 @@ def test_django_api_over_the_layers() -> None:
     assert cache.get("n") is None
 
 
-def test_max_entries_is_django_s_and_not_a_layered_option() -> None:
-    cache = make_cache(OPTIONS={"MAX_ENTRIES": 50, "LEASE": True})
-    assert isinstance(cache.tier, LayeredTier) and cache.tier.settings.lease
+def test_max_entries_of_the_layered_cache_itself_is_refused_with_where_it_belongs() -> None:
+    with pytest.raises(ConfigurationError, match=r"MAX_ENTRIES .* TIERS\[0\]\['OPTIONS'\]"):
+        make_cache(OPTIONS={"MAX_ENTRIES": 50, "LEASE": True})
+    cache = make_cache(OPTIONS={"LEASE": True})
+    assert isinstance(cache.tier, LayeredTier) and cache.tier.stampede.lease
 
 
 def test_get_or_set_computes_once_across_threads() -> None:

@@ -338,7 +338,7 @@ def _check_fail_open(tier: MemcachedTier, attempts: Callable[[], int]) -> None:
     """The first failure opens the breaker (threshold 1); then no call reaches the store."""
     assert tier.get("k", "miss") == "miss"
     before = attempts()
-    for call, expected in [
+    calls: list[tuple[Callable[[], Any], Any]] = [
         (lambda: tier.get("k", "miss"), "miss"),
         (lambda: tier.get_many(["a", "b"]), {}),
         (lambda: tier.has("k"), False),
@@ -350,7 +350,8 @@ def _check_fail_open(tier: MemcachedTier, attempts: Callable[[], int]) -> None:
         (lambda: tier.touch("k", 1), False),
         (lambda: tier.clear(), False),
         (lambda: tier.get_entries(["k"]), {}),
-    ]:
+    ]
+    for call, expected in calls:
         assert call() == expected
     with pytest.raises(CacheUnavailableError):
         tier.incr("k")

@@ -19,7 +19,7 @@ from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
 from serverless_cache.resilience import CircuitBreaker, Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
-from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.dynamodb import items as layout
 from serverless_cache.tiers.dynamodb.batch import batch_get, batch_write, deletes, puts
 from serverless_cache.tiers.dynamodb.items import (
@@ -139,7 +139,7 @@ class DynamoDBTier(NetworkTier):
     @classmethod
     def from_config(cls, config: TierConfig) -> DynamoDBTier:
         """OPTIONS: region, endpoint, timeouts, sizes, fail-open, codec and stampede options."""
-        cls.refuse_local_limits(config, "DynamoDB")
+        refuse_local_limits(config, "a DynamoDB table has no size bound")
         options = dict(config.options)
         table = config.locations()
         if table:

@@ -30,7 +30,7 @@ from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING, Tier
-from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
 
 R = TypeVar("R")
@@ -101,6 +101,7 @@ class LayeredTier(Tier):
         """OPTIONS: TIERS (fastest first), EPOCH_CHECK_INTERVAL and the stampede options."""
         if not config.name:
             config = replace(config, name="layered")
+        refuse_local_limits(config, "a layered cache's L1 is bounded in TIERS[0]['OPTIONS']")
         settings, stampede_settings = config.parse(LayeredSettings, StampedeSettings)
         digest = config_digest(config.key_prefix, settings.tiers)
         tiers, caps = build_tiers(config, settings, digest)

@@ -29,7 +29,7 @@ from serverless_cache.errors import CacheUnavailableError, ConfigurationError, V
 from serverless_cache.options import require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
-from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.memcached.discovery import DiscoveryError
 from serverless_cache.tiers.memcached.keys import (
     MAX_KEY_BYTES,
@@ -119,7 +119,7 @@ class MemcachedTier(NetworkTier):
             raise ConfigurationError(
                 "the Memcached cache needs pymemcache: pip install 'serverless-cache[memcached]'"
             )
-        cls.refuse_local_limits(config, "Memcached")
+        refuse_local_limits(config, "a Memcached cache is bounded by its server (-m, LRU)")
         seeds = parse_locations(config.locations())
         settings, codec, stampede, resilience = config.parse(
             MemcachedSettings, CodecSettings, StampedeSettings, ResilienceSettings

@@ -21,16 +21,17 @@ from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING
-from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
 from serverless_cache.tiers.redis.lock import RedisLock
 from serverless_cache.tiers.redis.topology import RedisClient
 from serverless_cache.tiers.redis.urls import glob_escape, parse_locations, redact
 
-#: INCRBY that refuses to create the key, so a missing key is an error without a race.
+#: INCRBY that refuses to create the key, so a missing key is an error without a race. It
+#: answers with GET: Lua would turn INCRBY's integer into a double (exact only to 2**53).
 INCR_EXISTING: Final = (
-    "if redis.call('EXISTS', KEYS[1]) == 1 then "
-    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "return redis.call('GET', KEYS[1]) end return false"
 )
 #: PERSIST that reports whether the key exists (PERSIST alone says whether a ttl was removed).
 PERSIST_EXISTING: Final = (
@@ -147,7 +148,7 @@ class RedisTier(NetworkTier):
             raise ConfigurationError(
                 "the Redis cache needs redis-py: pip install 'serverless-cache[redis]'"
             )
-        cls.refuse_local_limits(config, "Redis")
+        refuse_local_limits(config, "a Redis cache is bounded by its server (maxmemory)")
         urls = parse_locations(config.locations())
         settings, codec, stampede, resilience = config.parse(
             RedisSettings, CodecSettings, StampedeSettings, ResilienceSettings

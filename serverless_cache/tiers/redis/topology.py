@@ -121,7 +121,7 @@ class StandaloneClient(RedisClient):
         return self.reader().mget(keys)  # type: ignore[return-value]
 
     def unlink(self, keys: Sequence[str]) -> int:
-        return self.primary().unlink(*keys)  # type: ignore[return-value]
+        return self.primary().unlink(*keys)
 
     def _connect(self) -> redis.Redis:
         with self._lock:
