@@ -48,6 +48,24 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
         "LOCATION": request.getfixturevalue("redis_cluster_urls"),
         "OPTIONS": {"CLUSTER": True},
     },
+    "memcached": lambda request: {
+        "BACKEND": "serverless_cache.django.MemcachedCache",
+        "LOCATION": request.getfixturevalue("memcached_url"),
+    },
+    "memcached-two-nodes": lambda request: {
+        "BACKEND": "serverless_cache.django.MemcachedCache",
+        "LOCATION": ",".join(request.getfixturevalue("memcached_nodes")),
+    },
+    "layered-memcached": lambda request: {
+        "BACKEND": "serverless_cache.django.LayeredCache",
+        "LOCATION": "django-api-layered-memcached",
+        "OPTIONS": {
+            "TIERS": [
+                {"TIER": "memory", "CAP": 60},
+                {"TIER": "memcached", "LOCATION": request.getfixturevalue("memcached_url")},
+            ]
+        },
+    },
     "dynamodb-moto": lambda request: dynamodb_backend(request, "moto"),
     "dynamodb-dynalite": lambda request: dynamodb_backend(request, "dynalite"),
 }

@@ -10,6 +10,7 @@ from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.dynamodb import DynamoDBTier
 from serverless_cache.tiers.kinds import build_tier
 from serverless_cache.tiers.layered import LayeredSettings, LayeredTier
+from serverless_cache.tiers.memcached import MemcachedTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisTier
 
@@ -30,6 +31,13 @@ def redis_tier(
 def dynamodb(options: Options = None, *, key_prefix: str = "", location: str = "") -> DynamoDBTier:
     config = TierConfig("", location, options or {}, key_prefix)
     return cast(DynamoDBTier, build_tier("dynamodb", config))
+
+
+def memcached_tier(
+    location: str | Sequence[str], options: Options = None, *, prefix: str = ""
+) -> MemcachedTier:
+    config = TierConfig("", location, options or {}, prefix)
+    return cast(MemcachedTier, build_tier("memcached", config))
 
 
 def layered_tier(name: str, options: Options = None, *, prefix: str = "") -> LayeredTier:

@@ -17,8 +17,6 @@ import pytest
 
 from serverless_cache import clock, registry
 from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
-from serverless_cache.tiers.config import TierConfig
-from serverless_cache.tiers.kinds import build_tier
 from serverless_cache.tiers.memcached import MemcachedClient, MemcachedTier
 from serverless_cache.tiers.memcached.discovery import DiscoveryError, parse
 from serverless_cache.tiers.memcached.keys import (
@@ -29,16 +27,10 @@ from serverless_cache.tiers.memcached.keys import (
 )
 from tests.fixtures.fault_proxy import FaultProxy, ProxyFactory
 from tests.fixtures.memcached_servers import ConfigEndpoint, MemcachedServer
+from tests.tiers.build import memcached_tier
 
 FAST = {"socket_timeout": 0.3, "connect_timeout": 0.3}
 Options = dict[str, Any]
-
-
-def memcached_tier(
-    location: str | list[str], options: Options | None = None, *, prefix: str = ""
-) -> MemcachedTier:
-    config = TierConfig("", location, options or {}, prefix)
-    return cast(MemcachedTier, build_tier("memcached", config))
 
 
 def wire(tier: MemcachedTier, key: str) -> bytes:
