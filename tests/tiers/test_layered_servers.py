@@ -48,6 +48,9 @@ def run_instances(*targets: tuple[Callable[..., None], tuple[Any, ...]]) -> list
 class SharedTierCases:
     """The cases every shared tier must pass; subclasses give the ``shared`` fixture."""
 
+    #: A ttl that expires soon; a store that counts whole seconds needs a few of them.
+    short_ttl = 1.0
+
     def test_a_write_on_one_instance_is_seen_by_another_within_the_cap(
         self,
         shared: list[dict[str, Any]],
@@ -96,7 +99,7 @@ class SharedTierCases:
         layered = layered_tier("promote", options(shared, 60))
         l1 = layered.first
         assert isinstance(l1, MemoryTier)
-        layered.last.set("k", "v", 1.0)
+        layered.last.set("k", "v", self.short_ttl)
         assert layered.get("k") == "v"
         source_expires_at = layered.last.get_entries(["k"])["k"][1]
         assert source_expires_at is not None
@@ -130,6 +133,14 @@ class TestOverRedis(SharedTierCases):
     @pytest.fixture
     def shared(self, redis_url: str) -> list[dict[str, Any]]:
         return [{"TIER": "redis", "LOCATION": redis_url}]
+
+
+class TestOverMemcached(SharedTierCases):
+    short_ttl = 3.0  # memcached's clock ticks in seconds: a 1 s item may live 0 to 1 s
+
+    @pytest.fixture
+    def shared(self, memcached_url: str) -> list[dict[str, Any]]:
+        return [{"TIER": "memcached", "LOCATION": memcached_url}]
 
 
 class TestOverDynamoDB(SharedTierCases):

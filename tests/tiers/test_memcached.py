@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -26,7 +25,12 @@ from serverless_cache.tiers.memcached.keys import (
     wire_key,
 )
 from tests.fixtures.fault_proxy import FaultProxy, ProxyFactory
-from tests.fixtures.memcached_servers import ConfigEndpoint, MemcachedServer
+from tests.fixtures.memcached_servers import (
+    ConfigEndpoint,
+    CountingProxy,
+    MemcachedServer,
+    round_trips,
+)
 from tests.tiers.build import memcached_tier
 
 FAST = {"socket_timeout": 0.3, "connect_timeout": 0.3}
@@ -36,35 +40,13 @@ Options = dict[str, Any]
 def wire(tier: MemcachedTier, key: str) -> bytes:
     """The key memcached holds for ``key`` (the tier's generation read first)."""
     tier.warm()
-    return wire_key(tier.client.generations[tier.prefix][0], key)
+    pool = tier.client.pool_for(key)
+    return wire_key(tier.client.generations[(tier.prefix, pool.address)], key)
 
 
 @pytest.fixture
 def tier(memcached_url: str) -> MemcachedTier:
     return memcached_tier(memcached_url, prefix="t:")
-
-
-class CountingProxy(FaultProxy):
-    """A FaultProxy that also counts request bursts (one per round trip) sent to the server."""
-
-    requests = 0
-
-    def _pump(self, pair: Any, source: socket.socket, sink: socket.socket, replies: bool) -> None:
-        if not replies:
-            source = cast(socket.socket, _CountingSocket(source, self))
-        super()._pump(pair, source, sink, replies)
-
-
-class _CountingSocket:
-    def __init__(self, sock: socket.socket, proxy: CountingProxy) -> None:
-        self.sock = sock
-        self.proxy = proxy
-
-    def recv(self, size: int) -> bytes:
-        data = self.sock.recv(size)
-        if data:
-            self.proxy.requests += 1
-        return data
 
 
 @pytest.fixture
@@ -78,12 +60,6 @@ def counted(
     yield proxies
     for proxy in proxies:
         proxy.close()
-
-
-def round_trips(proxies: list[CountingProxy], call: Callable[[], Any]) -> list[int]:
-    before = [proxy.requests for proxy in proxies]
-    call()
-    return [proxy.requests - b for proxy, b in zip(proxies, before, strict=True)]
 
 
 # -- rule 1: ttl ------------------------------------------------------------------------------
@@ -151,7 +127,7 @@ def test_duplicated_keys_are_asked_and_counted_once(
     tier.warm()
     before = memcached_server.stats()[b"cmd_get"]
     assert tier.get_many(["t:a", "t:a", "t:b", "t:b"]) == {"t:a": 1}
-    assert memcached_server.stats()[b"cmd_get"] - before == 2
+    assert memcached_server.stats()[b"cmd_get"] - before == 3  # two keys and the generation
     assert (tier.stats.hits, tier.stats.misses) == (1, 1)
     before_deletes = memcached_server.stats()[b"delete_hits"]
     assert tier.delete_many(["t:a", "t:a"])
@@ -276,19 +252,30 @@ def test_clear_removes_only_its_prefix_and_never_flushes(
     assert a.get("a:k") == 3
 
 
-def test_another_instance_sees_a_clear_within_the_check_interval(memcached_url: str) -> None:
-    here = memcached_tier(memcached_url, {"generation_check_interval": 5}, prefix="p:")
+def test_another_instance_sees_a_clear_at_once(memcached_nodes: list[str]) -> None:
+    here = memcached_tier(memcached_nodes, prefix="p:")
     there = memcached_tier(  # other settings: another client, as in another Lambda instance
-        memcached_url, {"generation_check_interval": 5, "socket_timeout": 0.9}, prefix="p:"
+        memcached_nodes, {"socket_timeout": 0.9}, prefix="p:"
     )
     assert here.client is not there.client
-    here.set("p:k", 1, None)
-    assert there.get("p:k") == 1
+    keys = [f"p:{index}" for index in range(10)]
+    here.set_many(dict.fromkeys(keys, 1), None)
+    assert there.get_many(keys) == dict.fromkeys(keys, 1)
     here.clear()
-    assert here.get("p:k") is None
-    assert there.get("p:k") == 1  # its generation is read again at most every 5 s
-    clock.advance(5)
-    assert there.get("p:k") is None
+    assert there.get_many(keys) == {}  # every request reads its node's generation
+    assert there.incr("p:1", create=True) == 1 and here.get("p:1") == 1
+    there.set("p:2", "after", None)
+    assert here.get("p:2") == "after"
+
+
+def test_writes_racing_a_clear_land_in_the_new_namespace(memcached_url: str) -> None:
+    here = memcached_tier(memcached_url, prefix="p:")
+    there = memcached_tier(memcached_url, {"socket_timeout": 0.9}, prefix="p:")
+    there.set("p:k", "old", None)  # there knows the generation
+    here.clear()
+    assert there.set("p:k", "new", None)  # sent under the old generation, then again
+    assert there.delete("p:gone") is False
+    assert here.get("p:k") == "new"
 
 
 def test_an_evicted_generation_never_brings_old_keys_back(
@@ -297,7 +284,7 @@ def test_an_evicted_generation_never_brings_old_keys_back(
     tier.set("t:k", "old", None)
     tier.clear()
     memcached_server.client().delete(generation_key("t:"))  # as an LRU eviction would
-    clock.advance(tier.settings.generation_check_interval + 1)
+    clock.advance(1)  # the new generation comes from the clock: above any before
     assert tier.get("t:k") is None
     tier.set("t:k", "new", None)
     assert tier.get("t:k") == "new"
@@ -412,12 +399,10 @@ def lossy(
 ) -> tuple[MemcachedTier, FaultProxy, MemcachedTier]:
     """A tier behind a proxy that can drop replies, and one talking to the server directly."""
     proxy = fault_proxy(memcached_server.port)
-    options = {**FAST, "generation_check_interval": 3600}
-    behind = memcached_tier(proxy.address, options)
-    direct = memcached_tier(memcached_url, {**options, "socket_timeout": 0.9})
+    behind = memcached_tier(proxy.address, FAST)
+    direct = memcached_tier(memcached_url, {**FAST, "socket_timeout": 0.9})
     behind.warm()
     direct.warm()
-    assert behind.client.generations[""][0] == direct.client.generations[""][0]
     return behind, proxy, direct
 
 
@@ -495,8 +480,9 @@ def test_keys_spread_over_nodes_by_consistent_hashing(
     tier = memcached_tier(memcached_nodes)
     keys = [f"k{index}" for index in range(200)]
     tier.set_many(dict.fromkeys(keys, 1), None)
-    items = [server.stats()[b"curr_items"] for server in memcached_pair]
-    assert sum(items) == 201 and min(items) > 50  # 200 keys and one generation
+    wires = [wire(tier, key) for key in keys]
+    held = [len(server.client().get_many(wires)) for server in memcached_pair]
+    assert sum(held) == 200 and min(held) > 50  # each key on exactly one node
     other_order = memcached_tier(list(reversed(memcached_nodes)), {"socket_timeout": 0.9})
     assert other_order.get_many(keys) == dict.fromkeys(keys, 1)  # placement ignores order
 

@@ -1,18 +1,21 @@
-"""ElastiCache for Memcached (or any memcached): the tier over pymemcache.
+"""ElastiCache for Memcached (or any memcached 1.6+): the tier over pymemcache.
 
 Batch calls are one round trip per node (``get k1 k2 ...``, pipelined sets and deletes); a node
 that fails in a batch loses only its own keys, which are reported (misses, keys not stored).
-Memcached has no add-with-token, but ``add`` stores its item's flags atomically with it: each
-``add`` writes a random 31-bit token there, so a retry after a lost reply can tell its own
-write (``mg <key> f s``: same token, same size) from another writer's. Two adders of one key
-would have to draw the same token for the retry to be wrong: a 1 in 2**31 chance, and only
-when a reply was lost.
 
-Memcached cannot list keys, so ``clear()`` does not flush the server: every key carries a
-namespace generation (a counter in the cache, per key prefix), and ``clear()`` increments it.
-The cost: the generation is read again every GENERATION_CHECK_INTERVAL (one ``get``), other
-instances see a ``clear()`` within that interval, and cleared items stay in memory until
-memcached evicts them (LRU) or they expire.
+Memcached cannot list keys, so ``clear()`` never flushes the server: every key carries the
+namespace generation of its key prefix, a counter kept on each node, and ``clear()`` increments
+it on every node. Each round trip reads the node's generation first (see
+:mod:`~serverless_cache.tiers.memcached.commands`), so every instance sees a ``clear()`` at
+once, at the cost of a few bytes per request; cleared items stay in memory until memcached's LRU
+evicts them or they expire. An evicted generation restarts from the clock in milliseconds,
+above any generation it had, so old keys never come back.
+
+Memcached has no add-with-token, but ``add`` writes the item's flags atomically with it: each
+``add`` puts a random 31-bit token there, so its retry after a lost reply can tell its own
+write (``mg <key> f s``: same token, same size) from another writer's. Only two adders of one
+key drawing the same token, one of them losing its reply, could make the retry wrong: a 1 in
+2**31 chance in that rare event.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from serverless_cache.options import require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
+from serverless_cache.tiers.memcached import commands
+from serverless_cache.tiers.memcached.commands import line, store
 from serverless_cache.tiers.memcached.discovery import DiscoveryError
 from serverless_cache.tiers.memcached.keys import (
     MAX_KEY_BYTES,
@@ -47,6 +52,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Memcached counters are unsigned 64-bit integers.
 COUNTER_LIMIT: Final = 2**64
+#: Round trips a call makes to follow generations that keep changing (clear() in a loop).
+ATTEMPTS: Final = 3
 _TOKEN_BIT: Final = 0x80000000  # set in every add token, never in a plain set's flags (0)
 
 
@@ -59,7 +66,6 @@ class MemcachedSettings:
     auto_discovery: bool = False
     discovery_interval: float = 60.0
     max_value_bytes: int = 1024 * 1024 - 1024
-    generation_check_interval: float = 1.0
 
     def __post_init__(self) -> None:
         require_number("connect_timeout", self.connect_timeout, minimum=0.001)
@@ -70,12 +76,15 @@ class MemcachedSettings:
             )
         require_number("discovery_interval", self.discovery_interval, minimum=1)
         require_int("max_value_bytes", self.max_value_bytes, minimum=1)
-        require_number("generation_check_interval", self.generation_check_interval)
 
 
 def add_flags(token: bytes) -> int:
     """The flags an ``add`` with ``token`` writes: its first 31 bits, and the top bit set."""
     return _TOKEN_BIT | (int.from_bytes(token[:4], "big") & (_TOKEN_BIT - 1))
+
+
+class AnsweredError(Exception):
+    """The server answered a command with an error line (its message says which)."""
 
 
 class MemcachedTier(NetworkTier):
@@ -156,23 +165,26 @@ class MemcachedTier(NetworkTier):
             return Fault.DROPPED  # reset or broken pipe on an open connection
         if isinstance(exc, errors.MemcacheIllegalInputError):
             return None
-        if isinstance(exc, errors.MemcacheClientError | errors.MemcacheServerError):
+        if isinstance(exc, AnsweredError | errors.MemcacheClientError | errors.MemcacheServerError):
             return Fault.ANSWERED
         if isinstance(exc, errors.MemcacheError | OSError):
             return Fault.FAILED
         return None
 
     def warm(self) -> None:
-        """Connect to every node and read the generation, before a request needs them."""
+        """Connect to every node and read its generation, before a request needs them."""
 
         def connect() -> None:
             for pool in self.client.pools():
-                self._on(pool, lambda mc: mc.version())
-            self._generation()
+
+                def read(mc: Client, pool: NodePool = pool) -> None:
+                    self._learn(pool, self._fetch(mc))
+
+                self._on(pool, read)
 
         self._run("warm", connect, None)
 
-    # -- plumbing --------------------------------------------------------------------------
+    # -- plumbing: nodes ---------------------------------------------------------------------
     def _on(self, pool: NodePool, call: Callable[[Client], T]) -> T:
         """``call`` with a pooled client of ``pool``; a node failure asks for the node list."""
         try:
@@ -183,23 +195,20 @@ class MemcachedTier(NetworkTier):
                 self.client.node_failed()
             raise
 
-    def _on_key(self, wire: bytes, call: Callable[[Client], T]) -> T:
-        return self._on(self.client.pool_for(wire), call)
-
     def _each_node(
-        self, wires: Sequence[bytes], call: Callable[[Client, list[bytes]], T]
-    ) -> tuple[list[T], list[bytes]]:
+        self, keys: Sequence[str], call: Callable[[Client, NodePool, list[str]], T]
+    ) -> tuple[list[T], list[str]]:
         """``call`` once per node with its keys: the results, and the keys of failed nodes.
 
         When every node failed, the first failure is raised (the guard decides what follows).
         """
         results: list[T] = []
-        failed: list[bytes] = []
+        failed: list[str] = []
         first: BaseException | None = None
-        for pool, group in self.client.group(wires).items():
+        for pool, group in self.client.group(keys).items():
 
-            def on_node(mc: Client, group: list[bytes] = group) -> T:
-                return call(mc, group)
+            def on_node(mc: Client, pool: NodePool = pool, group: list[str] = group) -> T:
+                return call(mc, pool, group)
 
             try:
                 results.append(self._on(pool, on_node))
@@ -218,37 +227,70 @@ class MemcachedTier(NetworkTier):
             )  # fmt: skip
         return results, failed
 
-    def _generation(self) -> int:
-        """This prefix's namespace generation, read from the store at most once per interval."""
-        client = self.client
-        cached = client.generations.get(self.prefix)
-        now = clock.monotonic()
-        if cached is not None and now < cached[1]:
-            return cached[0]
-        key = self._generation_key
+    def _one(self, key: str, commands_for: Callable[[bytes], list[bytes]]) -> list[bytes]:
+        """The replies of ``commands_for(wire key)`` on ``key``'s node, in its namespace."""
+        pool = self.client.pool_for(key)
 
-        def read(mc: Client) -> int:
-            raw = mc.get(key)
-            if raw is None:
-                start = b"%d" % int(clock.time() * 1000)  # never below an evicted generation
-                raw = start if mc.add(key, start, expire=0, noreply=False) else mc.get(key)
-            if raw is None:
-                raise CacheUnavailableError(f"{self.name}: the namespace generation vanished")
-            return int(raw)
+        def run(mc: Client) -> list[bytes]:
+            return self._send(mc, pool, [key], lambda wires: commands_for(wires[0]))[1]
 
-        generation = self._on_key(key, read)
-        client.generations[self.prefix] = (
-            generation,
-            now + self.settings.generation_check_interval,
-        )
+        return self._on(pool, run)
+
+    # -- plumbing: namespace generations -----------------------------------------------------
+    def _learn(self, pool: NodePool, generation: int) -> None:
+        self.client.generations[(self.prefix, pool.address)] = generation
+
+    def _known(self, mc: Client, pool: NodePool) -> int:
+        generation = self.client.generations.get((self.prefix, pool.address))
+        if generation is None:
+            generation = self._fetch(mc)
+            self._learn(pool, generation)
         return generation
 
-    def _wires(self, keys: Sequence[str]) -> dict[bytes, str]:
-        generation = self._generation()
-        return {wire_key(generation, key): key for key in keys}
+    def _fetch(self, mc: Client) -> int:
+        """The node's generation, created from the clock (milliseconds) if it has none."""
+        key = self._generation_key
+        raw = mc.get(key)
+        if raw is None:
+            start = b"%d" % int(clock.time() * 1000)
+            raw = start if mc.add(key, start, expire=0, noreply=False) else mc.get(key)
+        if raw is None:
+            raise CacheUnavailableError(f"{self.name}: the namespace generation keeps vanishing")
+        return int(raw)
 
-    def _wire(self, key: str) -> bytes:
-        return wire_key(self._generation(), key)
+    def _send(
+        self,
+        mc: Client,
+        pool: NodePool,
+        keys: Sequence[str],
+        commands_for: Callable[[list[bytes]], list[bytes]],
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Run the commands for the wire keys of ``keys`` in the node's current namespace.
+
+        One round trip, or one more per ``clear()`` that came between (the commands that ran
+        in an old namespace are unreadable, so they are sent again). Returns the wire keys and
+        one reply line per command.
+        """
+        for _ in range(ATTEMPTS):
+            generation = self._known(mc, pool)
+            wires = [wire_key(generation, key) for key in keys]
+            found, replies = commands.send(mc, self._generation_key, commands_for(wires))
+            if found == generation:
+                return wires, replies
+            self._learn(pool, found if found is not None else self._fetch(mc))
+        raise CacheUnavailableError(f"{self.name}: the namespace changed {ATTEMPTS} times")
+
+    def _read(self, mc: Client, pool: NodePool, keys: Sequence[str]) -> dict[str, bytes]:
+        """``get`` of the node's generation and of ``keys``, in one round trip."""
+        for _ in range(ATTEMPTS):
+            generation = self._known(mc, pool)
+            wires = {wire_key(generation, key): key for key in keys}
+            found: dict[bytes, bytes] = mc.get_many([self._generation_key, *wires])
+            raw = found.pop(self._generation_key, None)
+            if raw is not None and int(raw) == generation:
+                return {wires[wire]: value for wire, value in found.items()}
+            self._learn(pool, int(raw) if raw is not None else self._fetch(mc))
+        raise CacheUnavailableError(f"{self.name}: the namespace changed {ATTEMPTS} times")
 
     # -- primitives ------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> bytes:
@@ -263,91 +305,94 @@ class MemcachedTier(NetworkTier):
         return payload
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        wires = self._wires(keys)
-        results, _ = self._each_node(list(wires), lambda mc, group: mc.get_many(group))
-        return {wires[wire]: raw for found in results for wire, raw in found.items()}
+        results, _ = self._each_node(keys, self._read)
+        return {key: raw for found in results for key, raw in found.items()}
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[bytes, float | None]]:
-        """Values, then their ttl by a pipeline of ``mg <key> t``: two round trips per node."""
-        wires = self._wires(keys)
-        now = clock.time()
+        """Values, then their ttl (``mg <key> t``): two round trips per node.
 
-        def fetch(mc: Client, group: list[bytes]) -> dict[bytes, tuple[bytes, float | None]]:
-            found: dict[bytes, bytes] = mc.get_many(group)
+        Memcached counts whole seconds on a clock that may lag by one: an expiry time is
+        reported a second early, so that a copy made from it never outlives the item.
+        """
+
+        def fetch(mc: Client, pool: NodePool, group: list[str]) -> dict[str, Any]:
+            now = clock.time()
+            found = self._read(mc, pool, group)
             if not found:
                 return {}
-            command = b"\r\n".join(b"mg " + wire + b" t" for wire in found) + b"\r\nmn"
-            lines = mc.raw_command(command, end_tokens=b"MN\r\n").split(b"\r\n")
-            entries: dict[bytes, tuple[bytes, float | None]] = {}
-            for (wire, raw), line in zip(found.items(), lines, strict=False):
-                remaining = _meta_ttl(line)
+            present = list(found)
+            _, replies = self._send(
+                mc, pool, present, lambda wires: [line(b"mg", wire, b"t") for wire in wires]
+            )
+            entries: dict[str, tuple[bytes, float | None]] = {}
+            for key, reply in zip(present, replies, strict=True):
+                remaining = _meta_ttl(reply)
                 if remaining is None:
-                    entries[wire] = (raw, None)
+                    entries[key] = (found[key], None)
                 elif remaining > 0:
-                    entries[wire] = (raw, now + remaining)
+                    entries[key] = (found[key], now + remaining - 1)
             return entries
 
-        results, _ = self._each_node(list(wires), fetch)
-        return {wires[wire]: entry for found in results for wire, entry in found.items()}
+        results, _ = self._each_node(keys, fetch)
+        return {key: entry for found in results for key, entry in found.items()}
 
     def _has(self, key: str) -> bool:
-        wire = self._wire(key)
-        return bool(self._on_key(wire, lambda mc: mc.raw_command(b"mg " + wire)) == b"HD")
+        return _hit(self._one(key, lambda wire: [line(b"mg", wire)])[0])
 
     def _ttl(self, key: str) -> float | None:
-        wire = self._wire(key)
-        return _meta_ttl(self._on_key(wire, lambda mc: mc.raw_command(b"mg " + wire + b" t")))
+        return _meta_ttl(self._one(key, lambda wire: [line(b"mg", wire, b"t")])[0])
 
     def _set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
-        wires = self._wires(list(encoded))
-        payloads = {wire: encoded[key] for wire, key in wires.items()}
         expire = expire_time(ttl)
 
-        def store(mc: Client, group: list[bytes]) -> list[bytes]:
-            batch = {wire: payloads[wire] for wire in group}
-            refused: list[bytes] = mc.set_many(batch, expire=expire, noreply=False, flags=0)
-            return refused
+        def store_all(mc: Client, pool: NodePool, group: list[str]) -> list[str]:
+            def sets(wires: list[bytes]) -> list[bytes]:
+                return [
+                    store(b"set", w, encoded[k], expire) for w, k in zip(wires, group, strict=True)
+                ]
 
-        results, failed = self._each_node(list(wires), store)
-        return [wires[wire] for refused in results for wire in refused] + [
-            wires[wire] for wire in failed
-        ]
+            wires, replies = self._send(mc, pool, group, sets)
+            refused = [i for i, reply in enumerate(replies) if reply != b"STORED"]
+            if refused:  # the server's item limit: drop the old value, as Django's backends do
+                self.stats.errors += len(refused)
+                self.log.warning(
+                    "refused", "%s refused %d values (%s); raise MAX_VALUE_BYTES no higher than "
+                    "the server's max_item_size", self.name, len(refused), replies[refused[0]][:80],
+                )  # fmt: skip
+                commands.send(
+                    mc, self._generation_key, [line(b"delete", wires[i]) for i in refused]
+                )
+            return [group[i] for i in refused]
+
+        results, failed = self._each_node(list(encoded), store_all)
+        return [key for refused in results for key in refused] + failed
 
     def _add(self, key: str, encoded: bytes, ttl: float | None, token: bytes) -> bool:
-        wire = self._wire(key)
-        return self._on_key(wire, lambda mc: self._add_on(mc, wire, encoded, ttl, token))
+        flags, expire = add_flags(token), expire_time(ttl)
+        reply = self._one(key, lambda wire: [store(b"add", wire, encoded, expire, flags)])[0]
+        return _stored(reply)
 
     def _add_again(self, key: str, encoded: bytes, ttl: float | None, token: bytes) -> bool:
         """The item is there with this add's token (flags) and size: the lost add stored it."""
-        wire = self._wire(key)
-
-        def again(mc: Client) -> bool:
-            reply = mc.raw_command(b"mg " + wire + b" f s")
-            if reply == b"EN":
-                return self._add_on(mc, wire, encoded, ttl, token)
-            found = dict((word[:1], word[1:]) for word in reply.split()[1:])
-            return found.get(b"f") == b"%d" % add_flags(token) and found.get(b"s") == b"%d" % len(
-                encoded
-            )
-
-        return self._on_key(wire, again)
-
-    @staticmethod
-    def _add_on(mc: Client, wire: bytes, encoded: bytes, ttl: float | None, token: bytes) -> bool:
-        flags = add_flags(token)
-        return bool(mc.add(wire, encoded, expire=expire_time(ttl), noreply=False, flags=flags))
+        reply = self._one(key, lambda wire: [line(b"mg", wire, b"f", b"s")])[0]
+        if not _hit(reply):
+            return self._add(key, encoded, ttl, token)
+        found = dict((word[:1], word[1:]) for word in reply.split()[1:])
+        return found.get(b"f") == b"%d" % add_flags(token) and found.get(b"s") == b"%d" % len(
+            encoded
+        )
 
     def _delete_many(self, keys: Sequence[str]) -> int:
-        """One ``delete`` (True if present); several are pipelined, whose count memcached's
-        client does not report: len(keys)."""
-        if len(keys) == 1:
-            wire = self._wire(keys[0])
-            return int(self._on_key(wire, lambda mc: mc.delete(wire, noreply=False)))
-        wires = list(self._wires(keys))
-        _, failed = self._each_node(wires, lambda mc, group: mc.delete_many(group, noreply=False))
+        def delete(mc: Client, pool: NodePool, group: list[str]) -> int:
+            _, replies = self._send(
+                mc, pool, group, lambda wires: [line(b"delete", wire) for wire in wires]
+            )
+            return sum(reply == b"DELETED" for reply in replies)
+
+        counts, failed = self._each_node(keys, delete)
         if failed:
             raise CacheUnavailableError(f"{self.name}: {len(failed)} keys could not be deleted")
-        return len(keys)
+        return sum(counts)
 
     def _incr(self, key: str, delta: int, create: bool) -> int | None:
         """Memcached's own incr/decr: atomic, expiry kept. Its counters are unsigned 64-bit: a
@@ -357,59 +402,92 @@ class MemcachedTier(NetworkTier):
             raise OverflowError(
                 f"cannot increment {key!r} by {delta}: Memcached counters are 64-bit"
             )
-        wire = self._wire(key)
-        return self._on_key(wire, lambda mc: self._incr_on(mc, key, wire, delta, create))
-
-    @staticmethod
-    def _incr_on(mc: Client, key: str, wire: bytes, delta: int, create: bool) -> int | None:
-        from pymemcache.exceptions import MemcacheClientError
-
-        try:
-            for _ in range(2):
-                result = mc.incr(wire, delta) if delta >= 0 else mc.decr(wire, -delta)
-                if result is not None or not create:
-                    break
-                start = max(delta, 0)
-                if mc.add(wire, b"%d" % start, expire=0, noreply=False):
-                    return start
-        except MemcacheClientError as exc:
-            if "non-numeric" in str(exc):
+        verb = b"incr" if delta >= 0 else b"decr"
+        step = b"%d" % abs(delta)
+        for _ in range(2):
+            reply = self._one(key, lambda wire: [line(verb, wire, step)])[0]
+            if reply.startswith(b"CLIENT_ERROR") and b"non-numeric" in reply:
                 raise TypeError(
                     f"cannot increment {key!r}: its value is not a non-negative integer "
                     "(Memcached counters are unsigned)"
-                ) from None
-            raise
-        if result is not None and delta > 0 and result < delta:  # wrapped past 2**64 - 1
-            mc.incr(wire, COUNTER_LIMIT - delta)  # modulo 2**64: back to the old value
+                )
+            if reply.isdigit():
+                return self._unwrap(key, int(reply), delta)
+            _answered(reply, b"NOT_FOUND")
+            if not create:
+                return None
+            start = max(delta, 0)
+
+            def add_start(wire: bytes, start: int = start) -> list[bytes]:
+                return [store(b"add", wire, b"%d" % start, 0)]
+
+            if _stored(self._one(key, add_start)[0]):
+                return start
+        return None
+
+    def _unwrap(self, key: str, result: int, delta: int) -> int:
+        """Memcached wraps past 2**64 - 1: undo it (modulo 2**64) and raise OverflowError."""
+        if delta > 0 and result < delta:
+            undo = b"%d" % (COUNTER_LIMIT - delta)
+            self._one(key, lambda wire: [line(b"incr", wire, undo)])
             raise OverflowError(
                 f"cannot increment {key!r} by {delta}: Memcached counters are 64-bit"
             )
-        return None if result is None else int(result)
+        return result
 
     def _touch(self, key: str, ttl: float | None) -> bool:
-        wire = self._wire(key)
-        return bool(self._on_key(wire, lambda mc: mc.touch(wire, expire_time(ttl), noreply=False)))
+        expire = b"%d" % expire_time(ttl)
+        reply = self._one(key, lambda wire: [line(b"touch", wire, expire)])[0]
+        _answered(reply, b"TOUCHED", b"NOT_FOUND")
+        return reply == b"TOUCHED"
 
     def _clear(self) -> bool:
-        """A new namespace generation for this prefix: one ``incr``; nothing is flushed."""
+        """A new namespace generation for this prefix on every node; nothing is flushed."""
         key = self._generation_key
 
-        def bump(mc: Client) -> int:
-            generation = mc.incr(key, 1)
-            if generation is None:
-                start = int(clock.time() * 1000)
-                generation = start if mc.add(key, b"%d" % start, expire=0, noreply=False) else None
-            return generation if generation is not None else int(mc.incr(key, 1) or 0)
+        def bump(mc: Client, pool: NodePool) -> None:
+            _, (reply,) = commands.send(mc, key, [line(b"incr", key, b"1")])
+            self._learn(pool, int(reply) if reply.isdigit() else self._fetch(mc))
 
-        generation = self._on_key(key, bump)
-        deadline = clock.monotonic() + self.settings.generation_check_interval
-        self.client.generations[self.prefix] = (generation, deadline)
+        failures = []
+        for pool in self.client.pools():
+
+            def bump_on(mc: Client, pool: NodePool = pool) -> None:
+                bump(mc, pool)
+
+            try:
+                self._on(pool, bump_on)
+            except Exception as exc:
+                if self.classify(exc) is None:
+                    raise
+                failures.append(exc)
+        if failures:
+            raise failures[0]
         return True
 
 
-def _meta_ttl(line: bytes) -> float | None:
+def _hit(reply: bytes) -> bool:
+    """Whether a meta reply found the item (``HD`` with flags, ``EN`` for a miss)."""
+    _answered(reply, b"HD", b"EN")
+    return reply.startswith(b"HD")
+
+
+def _stored(reply: bytes) -> bool:
+    _answered(reply, b"STORED", b"NOT_STORED")
+    return reply == b"STORED"
+
+
+def _answered(reply: bytes, *expected: bytes) -> None:
+    """Raise AnsweredError for an error line (anything not ``expected``)."""
+    if reply.split(b" ", 1)[0] not in expected:
+        raise AnsweredError(reply[:120].decode("ascii", "replace"))
+
+
+def _meta_ttl(reply: bytes) -> float | None:
     """The ttl in a meta reply: ``HD t<seconds>`` (``t-1``: never expires) or ``EN`` (0.0)."""
-    for word in line.split()[1:]:
+    if not _hit(reply):
+        return 0.0
+    for word in reply.split()[1:]:
         if word.startswith(b"t"):
             seconds = int(word[1:])
             return None if seconds < 0 else float(seconds)

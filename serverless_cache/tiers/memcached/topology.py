@@ -108,8 +108,8 @@ class MemcachedClient:
         self.config_version: int | None = None
         #: Times the node list was fetched from the configuration endpoint.
         self.discoveries = 0
-        #: Key prefix -> (namespace generation, when to read it again), shared by the views.
-        self.generations: dict[str, tuple[int, float]] = {}
+        #: (key prefix, node) -> the namespace generation last seen there, shared by the views.
+        self.generations: dict[tuple[str, Address], int] = {}
         self._lock = threading.Lock()
         self._pools: dict[Address, NodePool] = {}
         self._ids: tuple[tuple[bytes, NodePool], ...] = ()
@@ -128,20 +128,21 @@ class MemcachedClient:
         self._refresh_if_due()
         return [pool for _, pool in self._ids]
 
-    def pool_for(self, key: bytes) -> NodePool:
-        """The node that holds ``key``."""
+    def pool_for(self, key: str) -> NodePool:
+        """The node that holds ``key`` (placed by the key itself, whatever its namespace)."""
         self._refresh_if_due()
         ids = self._ids
         if len(ids) == 1:
             return ids[0][1]
-        return max(ids, key=lambda entry: _score(entry[0], key))[1]
+        raw = key.encode("utf-8", "surrogatepass")
+        return max(ids, key=lambda entry: _score(entry[0], raw))[1]
 
-    def group(self, keys: Sequence[bytes]) -> dict[NodePool, list[bytes]]:
+    def group(self, keys: Sequence[str]) -> dict[NodePool, list[str]]:
         """``keys`` by the node that holds them (one round trip per node), in order."""
         self._refresh_if_due()
         if len(self._ids) == 1:
             return {self._ids[0][1]: list(keys)}
-        groups: dict[NodePool, list[bytes]] = {}
+        groups: dict[NodePool, list[str]] = {}
         for key in keys:
             groups.setdefault(self.pool_for(key), []).append(key)
         return groups
