@@ -23,6 +23,7 @@ from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
+from serverless_cache.tiers.redis.iam import region_of
 from serverless_cache.tiers.redis.lock import RedisLock
 from serverless_cache.tiers.redis.topology import RedisClient
 from serverless_cache.tiers.redis.urls import glob_escape, parse_locations, redact
@@ -63,6 +64,10 @@ class RedisSettings:
     ssl_ca_certs: str | None = None
     ssl_cert_reqs: str = "required"
     scan_count: int = 1000
+    iam_auth: bool = False
+    iam_cache_name: str | None = None
+    iam_region: str | None = None
+    serverless: bool = False
 
     def __post_init__(self) -> None:
         require_number("connect_timeout", self.connect_timeout, minimum=0.001)
@@ -72,12 +77,34 @@ class RedisSettings:
         require_int("max_connections", self.max_connections, minimum=1, optional=True)
         require_choice("ssl_cert_reqs", self.ssl_cert_reqs, ("required", "optional", "none"))
         require_int("scan_count", self.scan_count, minimum=1)
+        for name in ("iam_auth", "serverless"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(
+                    f"option {name.upper()} must be True or False, got {getattr(self, name)!r}"
+                )
+        if self.iam_auth:
+            if not self.username or self.password is not None:
+                raise ConfigurationError(
+                    "option IAM_AUTH needs USERNAME (the ElastiCache user id, equal to its user "
+                    "name) and no PASSWORD: the token is the password"
+                )
+            if not self.iam_cache_name:
+                raise ConfigurationError(
+                    "option IAM_AUTH needs IAM_CACHE_NAME: the replication group id, or the "
+                    "serverless cache name"
+                )
+
+    @property
+    def cluster_mode(self) -> bool:
+        """ElastiCache Serverless is always a cluster."""
+        return self.cluster or self.serverless
 
     def __repr__(self) -> str:
         return (
             f"RedisSettings(connect_timeout={self.connect_timeout!r}, "
             f"socket_timeout={self.socket_timeout!r}, cluster={self.cluster!r}, "
-            f"password={'set' if self.password else 'None'})"
+            f"password={'set' if self.password else 'None'}, iam_auth={self.iam_auth!r}, "
+            f"serverless={self.serverless!r})"
         )
 
 
@@ -153,6 +180,13 @@ class RedisTier(NetworkTier):
         settings, codec, stampede, resilience = config.parse(
             RedisSettings, CodecSettings, StampedeSettings, ResilienceSettings
         )
+        needs_tls = settings.iam_auth or settings.serverless
+        if needs_tls and any(not url.startswith("rediss://") for url in urls):
+            raise ConfigurationError(
+                "options IAM_AUTH and SERVERLESS need TLS: every LOCATION must be rediss://"
+            )
+        if settings.iam_auth:
+            settings = replace(settings, iam_region=region_of(settings.iam_region))
         if not config.name:
             config = replace(config, name=redact(urls[0]))
         return cls(config, urls, settings, Codec(codec), stampede, resilience)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from serverless_cache.resilience import CircuitBreaker
+from serverless_cache.tiers.redis.iam import IamTokenProvider, iam_connection_class
 
 if TYPE_CHECKING:
     import redis
@@ -34,18 +35,28 @@ class RedisClient:
         self.settings = settings
         self.breaker = breaker
         self._lock = threading.Lock()
+        #: With IAM_AUTH: the token provider every new connection of this client asks.
+        self.tokens: IamTokenProvider | None = None
+        if settings.iam_auth:
+            assert settings.username and settings.iam_cache_name and settings.iam_region
+            self.tokens = IamTokenProvider(
+                settings.username,
+                settings.iam_cache_name,
+                settings.iam_region,
+                serverless=settings.serverless,
+            )
 
     @staticmethod
     def create(
         urls: tuple[str, ...], settings: RedisSettings, breaker: CircuitBreaker
     ) -> RedisClient:
-        cls = ClusterClient if settings.cluster else StandaloneClient
+        cls = ClusterClient if settings.cluster_mode else StandaloneClient
         return cls(urls, settings, breaker)
 
     def __repr__(self) -> str:
         from serverless_cache.tiers.redis.urls import redact
 
-        mode = "cluster" if self.settings.cluster else "standalone"
+        mode = "cluster" if self.settings.cluster_mode else "standalone"
         return f"<RedisClient {mode} {', '.join(redact(url) for url in self.urls)}>"
 
     def primary(self) -> Any:
@@ -81,7 +92,9 @@ class RedisClient:
             "socket_timeout": settings.socket_timeout,
             "retry": Retry(NoBackoff(), 0),
         }
-        if settings.username is not None:
+        if self.tokens is not None:
+            kwargs["credential_provider"] = self.tokens
+        elif settings.username is not None:
             kwargs["username"] = settings.username
         if settings.password is not None:
             kwargs["password"] = settings.password
@@ -133,7 +146,10 @@ class StandaloneClient(RedisClient):
     def _make(self, url: str) -> redis.Redis:
         import redis
 
-        pool = redis.ConnectionPool.from_url(url, **self._common_kwargs(url))
+        kwargs = self._common_kwargs(url)
+        if self.tokens is not None:
+            kwargs["connection_class"] = iam_connection_class()
+        pool = redis.ConnectionPool.from_url(url, **kwargs)
         return redis.Redis(connection_pool=pool)
 
     def close(self) -> None:
