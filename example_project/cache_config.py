@@ -1,9 +1,10 @@
 """The example apps' cache configuration, chosen from the environment.
 
 ``EXAMPLE_CACHE_TIERS`` lists the tiers, fastest first (default ``memory``: the execution
-context tier alone, nothing to run). With ``redis`` and/or ``dynamodb`` the apps use the
-layered cache: the execution-context tier in front of the shared ones, reached through
-``REDIS_URL`` and the table ``DYNAMODB_TABLE`` (at ``DYNAMODB_ENDPOINT_URL`` when set).
+context tier alone, nothing to run). With ``redis``, ``memcached`` and/or ``dynamodb`` the
+apps use the layered cache: the execution-context tier in front of the shared ones, reached
+through ``REDIS_URL``, ``MEMCACHED_URL`` and the table ``DYNAMODB_TABLE`` (at
+``DYNAMODB_ENDPOINT_URL`` when set).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from typing import Any
 
 #: The tiers this configuration can build.
-SUPPORTED_TIERS = ("memory", "redis", "dynamodb")
+SUPPORTED_TIERS = ("memory", "redis", "memcached", "dynamodb")
 #: Seconds a product stays cached.
 PRODUCT_TTL = 300
 #: Seconds API Gateway's stage cache and CloudFront keep a response (``s-maxage``).
@@ -45,6 +46,13 @@ def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
         cluster = os.environ.get("REDIS_CLUSTER") == "1"
         location = os.environ["REDIS_URL"]
         tiers.append({"TIER": "redis", "LOCATION": location, "OPTIONS": {"CLUSTER": cluster}})
+    if "memcached" in names:
+        # An ElastiCache configuration endpoint (…cfg…) lists the nodes: MEMCACHED_DISCOVERY=1.
+        discovery = os.environ.get("MEMCACHED_DISCOVERY") == "1"
+        location = os.environ["MEMCACHED_URL"]
+        tiers.append(
+            {"TIER": "memcached", "LOCATION": location, "OPTIONS": {"AUTO_DISCOVERY": discovery}}
+        )
     if "dynamodb" in names:
         options = {"REGION_NAME": os.environ.get("AWS_REGION", "us-east-1")}
         if os.environ.get("DYNAMODB_ENDPOINT_URL"):  # a local server; unset on Lambda

@@ -8,8 +8,9 @@ popularity follows a Zipf law, with warm-up pings mixed in, spread over the envi
 Lambda scales out. The table at the end says, per function and tier stack, how often the cache
 spared the slow database, how long requests took, and how many connections were opened.
 
-Tiers: the execution-context tier alone by default (nothing to run); ``REDIS_URL`` and/or
-``DYNAMODB_ENDPOINT_URL`` in the environment add runs with those tiers behind it.
+Tiers: the execution-context tier alone by default (nothing to run); ``REDIS_URL``,
+``MEMCACHED_URL`` and/or ``DYNAMODB_ENDPOINT_URL`` in the environment add runs with those tiers
+behind it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ EVENT_SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
     "alb": events.alb,
     "function-url": events.function_url,
 }
-TIER_LABELS = {"memory": "execution context", "redis": "Redis", "dynamodb": "DynamoDB"}
+TIER_LABELS = {
+    "memory": "execution context",
+    "redis": "Redis",
+    "memcached": "Memcached",
+    "dynamodb": "DynamoDB",
+}
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,7 @@ def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], d
     shared: list[str] = []
     for tier, variable, default_port in (
         ("redis", "REDIS_URL", 6379),
+        ("memcached", "MEMCACHED_URL", 11211),
         ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
     ):
         if environ.get(variable):
@@ -468,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"Tier stacks: {'; '.join(' -> '.join(TIER_LABELS[t] for t in s) for s in stacks)}.")
     if len(stacks) == 1:
-        print("Set REDIS_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
+        print("Set REDIS_URL, MEMCACHED_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
     if "dynamodb" in tiers_used:
         create_demo_table(environ)
     sys.stdout.flush()

@@ -14,7 +14,9 @@ from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB
 
 def test_short_demo_prints_the_tables() -> None:
     environ = {
-        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DYNAMODB_ENDPOINT_URL")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "MEMCACHED_URL", "DYNAMODB_ENDPOINT_URL")
     }
     result = subprocess.run(
         [sys.executable, "-m", "example_project.fleet", "--short"],
@@ -85,3 +87,28 @@ def test_short_demo_with_the_shared_tiers(redis_url: str, dynalite_dynamodb: Loc
                 assert int(lookups) > 0
                 # one connection per execution environment: the client lives in the registry
                 assert int(connections) == fleet.SHORT.environments
+
+
+def test_short_demo_with_memcached(memcached_url: str) -> None:
+    environ = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DYNAMODB_ENDPOINT_URL")},
+        "MEMCACHED_URL": memcached_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "example_project.fleet", "--short"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environ,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Tiers used: execution context, Memcached." in out
+    for function in ("django", "flask"):
+        assert re.search(rf"^{function}\s+memory\+memcached\s+\d+", out, re.M), out
+        rows = re.findall(rf"^{function}\s+Memcached\s+(\d+)\s+.*\s(\d+)$", out, re.M)
+        assert rows, out
+        for lookups, connections in rows:
+            assert int(lookups) > 0
+            assert int(connections) == fleet.SHORT.environments
