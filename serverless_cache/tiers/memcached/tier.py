@@ -188,8 +188,7 @@ class MemcachedTier(NetworkTier):
     def _on(self, pool: NodePool, call: Callable[[Client], T]) -> T:
         """``call`` with a pooled client of ``pool``; a node failure asks for the node list."""
         try:
-            with pool.client() as mc:
-                return call(mc)
+            return pool.run(call)
         except BaseException as exc:
             if self.classify(exc) in (Fault.DROPPED, Fault.FAILED):
                 self.client.node_failed()
@@ -305,6 +304,10 @@ class MemcachedTier(NetworkTier):
         return payload
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        pools = self.client.pools()
+        if len(pools) == 1:  # one node: no grouping, and its failure is the call's
+            pool = pools[0]
+            return self._on(pool, lambda mc: self._read(mc, pool, keys))
         results, _ = self._each_node(keys, self._read)
         return {key: raw for found in results for key, raw in found.items()}
 

@@ -17,9 +17,8 @@ import hashlib
 import logging
 import select
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from serverless_cache import clock
 from serverless_cache.resilience import CircuitBreaker
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
     from serverless_cache.tiers.memcached.tier import MemcachedSettings
 
+T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
 #: After a node failed, the node list may be fetched again this soon (seconds).
 RECHECK_AFTER_FAILURE: Final = 1.0
@@ -54,7 +54,6 @@ class NodePool:
         #: Idle sockets found closed by the server and replaced before use.
         self.replaced = 0
         self._idle: list[Client] = []
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<NodePool {show(self.address)} idle={len(self._idle)}>"
@@ -70,27 +69,26 @@ class NodePool:
             default_noreply=False,
         )
 
-    @contextmanager
-    def client(self) -> Iterator[Client]:
-        """A client for one call: returned to the pool after success, closed after a failure."""
-        with self._lock:
-            client = self._idle.pop() if self._idle else None
-        if client is None:
-            client = self._make()
-        elif client.sock is not None and closed_by_peer(client.sock):
-            client.close()  # pymemcache reconnects on the next command
-            self.replaced += 1
+    def run(self, call: Callable[[Client], T]) -> T:
+        """``call`` with a client of this pool: kept after success, closed after a failure."""
         try:
-            yield client
+            client = self._idle.pop()  # list.pop is atomic: no lock needed to take one
+        except IndexError:
+            client = self._make()
+        else:
+            if client.sock is not None and closed_by_peer(client.sock):
+                client.close()  # pymemcache reconnects on the next command
+                self.replaced += 1
+        try:
+            result = call(client)
         except BaseException:
             client.close()
             raise
-        with self._lock:
-            self._idle.append(client)
+        self._idle.append(client)
+        return result
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
+        idle, self._idle = self._idle, []
         for client in idle:
             client.close()
 
