@@ -613,7 +613,7 @@ def test_reprs_of_the_settings_hide_secrets() -> None:
         ({}, "TIERS must be a list of at least two"),
         ({"TIERS": [{"TIER": "memory"}]}, "TIERS must be a list of at least two"),
         ({"TIERS": [{"TIER": "memory"}, {"OPTIONS": {}}]}, "needs TIER"),
-        ({"TIERS": [{"TIER": "memory"}, {"TIER": "memcached"}]}, "'memcached' is not one of"),
+        ({"TIERS": [{"TIER": "memory"}, {"TIER": "memcache"}]}, "'memcache' is not one of"),
         ({"TIERS": [{"TIER": "memory", "CAPP": 1}, {"TIER": SHARED}]}, "unknown option 'CAPP'"),
         ({"TIERS": [{"TIER": "memory", "CAP": -1}, {"TIER": SHARED}]}, "CAP must be a number"),
         ({"TIERS": ["memory", "redis"]}, "must be a dict"),
