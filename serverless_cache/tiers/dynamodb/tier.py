@@ -432,11 +432,13 @@ class DynamoDBTier(NetworkTier):
             except _ConditionFailed:
                 pass
             except Exception as exc:
-                if self.classify(exc) is Fault.ANSWERED:
+                if self.classify(exc) is not Fault.ANSWERED:
+                    raise
+                if "overflow" in str(exc).lower() or "significant digits" in str(exc):
                     raise OverflowError(
                         f"cannot increment {key!r} by {delta}: DynamoDB numbers have 38 digits"
                     ) from None
-                raise
+                raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
             item = self._request("get_item", **request, ConsistentRead=True).get("Item")
             if item is not None and layout.live(item, clock.time()):
                 if NUMBER in item:

@@ -291,7 +291,7 @@ class RedisTier(NetworkTier):
                 raise OverflowError(
                     f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
                 ) from None
-            if "not an integer" in str(exc):
+            if "not an integer" in str(exc) or "WRONGTYPE" in str(exc):
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
             raise
         return None if result is None else int(result)
