@@ -9,6 +9,7 @@ pipeline of several kilobytes may arrive in two reads, so for set_many it is an 
 
 from __future__ import annotations
 
+import functools
 import statistics
 import tempfile
 import time
@@ -116,6 +117,10 @@ def run(url: str, port: int, bare: Any) -> None:
     keys = [f"key-{i}" for i in range(50)]
     items = {key: {**record, "id": i} for i, key in enumerate(keys)}
 
+    def each(call: Callable[[Any], object]) -> Contenders:
+        """One contender per backend, each making ``call`` on it."""
+        return {name: functools.partial(call, cache) for name, cache in backends.items()}
+
     payload = pickle.dumps(record)
     bare.set("bare:record", payload)
     bare.mset({f"bare:{key}": pickle.dumps(value) for key, value in items.items()})
@@ -137,7 +142,7 @@ def run(url: str, port: int, bare: Any) -> None:
         {
             "bare redis-py": lambda: bare.get("bare:record"),
             "bare redis-py + pickle.loads": lambda: pickle.loads(bare.get("bare:record")),
-            **{name: (lambda c=cache: c.get("record")) for name, cache in backends.items()},
+            **each(lambda c: c.get("record")),
         },
         bare,
     )
@@ -146,10 +151,7 @@ def run(url: str, port: int, bare: Any) -> None:
         {
             "bare redis-py": lambda: bare.mget(bare_keys),
             "bare redis-py + pickle.loads": lambda: [pickle.loads(v) for v in bare.mget(bare_keys)],
-            **{
-                name: (lambda c=cache: c.get_many(*keys) if _is_cachelib(c) else c.get_many(keys))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.get_many(*keys) if _is_cachelib(c) else c.get_many(keys)),
         },
         bare,
     )
@@ -157,10 +159,7 @@ def run(url: str, port: int, bare: Any) -> None:
         "set_many, 50 items with a timeout",
         {
             "bare redis-py": bare_set_many,
-            **{
-                name: (lambda c=cache: c.set_many(items, timeout=300))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.set_many(items, timeout=300)),
         },
         bare,
     )
@@ -170,10 +169,7 @@ def run(url: str, port: int, bare: Any) -> None:
         "incr",
         {
             "bare redis-py": lambda: bare.incr("bare:counter"),
-            **{
-                name: (lambda c=cache: c.inc("counter") if _is_cachelib(c) else c.incr("counter"))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.inc("counter") if _is_cachelib(c) else c.incr("counter")),
         },
         bare,
     )

@@ -21,8 +21,8 @@ def test_two_aliases_sharing_a_store_each_enforce_their_own_limits() -> None:
         big, small = caches["big"], caches["small"]
         for i in range(40):
             big.set(f"b{i}", i)
-        assert len(big.tier.store.data) == 40  # type: ignore[attr-defined]
+        assert len(big.tier.store.data) == 40
         small.set("s", 1)  # over the small alias's 30: it culls a third, as LocMemCache does
         assert len(small.tier.store.data) == 40 - 40 // 3 + 1  # was 41: big's limits applied
-        assert big.tier.limits.max_entries == 50  # type: ignore[attr-defined]
-        assert small.tier.limits.max_entries == 30  # type: ignore[attr-defined]
+        assert big.tier.limits.max_entries == 50
+        assert small.tier.limits.max_entries == 30

@@ -10,6 +10,7 @@ from flask import Flask
 from flask_caching import Cache
 
 from tests.fixtures.dynamodb_servers import REGION, table_on
+from tests.flask.backend import backend_of
 
 CacheFactory = Callable[..., tuple[Flask, Cache]]
 
@@ -99,8 +100,10 @@ def test_timeout_zero_never_expires_and_negative_expires_now(make_cache: CacheFa
         cache.set("forever", 1, timeout=0)
         cache.set("gone", 1, timeout=-1)
         cache.set("default", 1)
-        assert cache.cache.tier.ttl(cache.cache.key_prefix + "forever") is None
-        assert 98 < cache.cache.tier.ttl(cache.cache.key_prefix + "default") <= 101
+        tier, prefix = backend_of(cache).tier, backend_of(cache).key_prefix
+        assert tier.ttl(prefix + "forever") is None
+        default = tier.ttl(prefix + "default")
+        assert default is not None and 98 < default <= 101
         assert cache.get("gone") is None
 
 
@@ -111,7 +114,7 @@ def test_key_prefix_isolates_apps_on_one_store(make_cache: CacheFactory) -> None
         a.set("k", "from a")
     with app_b.app_context():
         assert b.get("k") is None
-        assert b.cache.tier.get("a_k") == "from a"
+        assert backend_of(b).tier.get("a_k") == "from a"
 
 
 def test_cached_view_and_memoize(make_cache: CacheFactory) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, cast
 
 from cachelib.serializers import BaseSerializer
@@ -14,7 +15,7 @@ from serverless_cache.flask.base import TierCache
 class Marked(BaseSerializer):
     """A cachelib serializer that leaves a mark, so a test can see it was used."""
 
-    def dumps(self, value: Any) -> bytes:
+    def dumps(self, value: Any, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
         return b"marked:" + repr(value).encode()
 
     def loads(self, data: bytes) -> Any:
