@@ -14,12 +14,22 @@ HELP = "print API Gateway (REST API) stage cache settings for the decorated rout
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
-    parser.add_argument("--template", choices=TEMPLATES, default="sam")
-    parser.add_argument("--format", choices=FORMATS, default="yaml")
-    parser.add_argument("--api", default="Api", help="logical id of the REST API (default Api)")
+    parser.add_argument(
+        "--template",
+        choices=TEMPLATES,
+        default="sam",
+        help="AWS SAM (AWS::Serverless::Api) or plain CloudFormation resources",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="yaml", help="output format")
+    parser.add_argument("--api", default="Api", help="logical id of the REST API")
     parser.add_argument("--function", default="Function", help="logical id of the function")
-    parser.add_argument("--stage", default="prod")
-    parser.add_argument("--cache-cluster-size", choices=CACHE_CLUSTER_SIZES, default="0.5")
+    parser.add_argument("--stage", default="prod", help="name of the API Gateway stage")
+    parser.add_argument(
+        "--cache-cluster-size",
+        choices=CACHE_CLUSTER_SIZES,
+        default="0.5",
+        help="size of the stage cache in GB",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
