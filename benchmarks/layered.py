@@ -9,25 +9,18 @@ the promotion into L1.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from benchmarks.harness import compare
+from benchmarks.servers import redis_server
 from serverless_cache.tiers.layered import LayeredTier
 from serverless_cache.tiers.memory import MemoryTier
 from serverless_cache.tiers.redis import RedisTier
-from tests.fixtures.redis_servers import RedisServer
 
 VALUE = {"id": 7, "name": "user", "roles": ["a", "b"]}
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        server = RedisServer(Path(directory)).start()
-        try:
-            run(server.url)
-        finally:
-            server.kill()
+    with redis_server() as server:
+        run(server.url)
 
 
 def run(url: str) -> None:
