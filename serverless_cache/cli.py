@@ -16,11 +16,17 @@ from types import ModuleType
 
 from serverless_cache import __version__
 from serverless_cache.aws import dynamodb_table
-from serverless_cache.commands import apigw_config, cloudfront_invalidate, cloudfront_policy
+from serverless_cache.commands import (
+    apigw_cache_auth,
+    apigw_config,
+    cloudfront_invalidate,
+    cloudfront_policy,
+)
 from serverless_cache.errors import DISTRIBUTION, ServerlessCacheError, install_hint
 
 COMMANDS: dict[str, ModuleType] = {
     "apigw-config": apigw_config,
+    "apigw-cache-auth": apigw_cache_auth,
     "cloudfront-policy": cloudfront_policy,
     "cloudfront-invalidate": cloudfront_invalidate,
     "create-table": dynamodb_table,

@@ -24,6 +24,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_subcommands_are_wired() -> None:
     assert set(COMMANDS) == {
         "apigw-config",
+        "apigw-cache-auth",
         "cloudfront-policy",
         "cloudfront-invalidate",
         "create-table",
@@ -48,12 +49,14 @@ def test_apigw_config_yaml_and_json_agree(capsys: pytest.CaptureFixture[str]) ->
             "HttpMethod": "GET",
             "CachingEnabled": True,
             "CacheTtlInSeconds": 600,
+            "CacheDataEncrypted": True,
         },
         {
             "ResourcePath": "/~1articles~1{pk}",
             "HttpMethod": "GET",
             "CachingEnabled": True,
             "CacheTtlInSeconds": 3600,
+            "CacheDataEncrypted": True,
         },
     ]
     article = document["Resources"]["Function"]["Properties"]["Events"]["GetArticlesPk"]
@@ -71,9 +74,36 @@ def test_apigw_config_from_flask_cloudformation(capsys: pytest.CaptureFixture[st
     assert status == 0
     resources = yaml.safe_load(out)["Resources"]
     assert resources["ApiStage"]["Properties"]["MethodSettings"][1]["CacheTtlInSeconds"] == 75
-    assert resources["GetItemsPkMethod"]["Properties"]["Integration"] == {
-        "CacheKeyParameters": ["method.request.path.pk"]
-    }
+    integration = resources["ApiGetItemsPkMethod"]["Properties"]["Integration"]
+    assert integration["CacheKeyParameters"] == ["method.request.path.pk"]
+
+
+def test_apigw_config_warns_for_shared_routes_left_out_and_refuses_http_apis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(capsys, "apigw-config", *DJANGO, "--route", "/class")
+    assert status == 0
+    assert "/class: shared lifetime 120s left out of API Gateway's stage cache" in err
+    assert "CachingEnabled: true" not in out
+    status, out, err = run(capsys, "apigw-config", *DJANGO, "--api-type", "http")
+    assert status == 2 and out == ""
+    assert "HTTP APIs (payload format 2.0) have no stage cache" in err
+
+
+def test_apigw_cache_auth_command(capsys: pytest.CaptureFixture[str], aws_env: str) -> None:
+    client: Any = boto3.client("apigateway")
+    api = client.create_rest_api(name="cli")["id"]
+    root = client.get_resources(restApiId=api)["items"][0]["id"]
+    client.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    client.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    client.create_deployment(restApiId=api, stageName="prod")
+    status, out, _ = run(
+        capsys, "apigw-cache-auth", *FLASK, "--route", "/items/{pk}", "--rest-api-id", api
+    )
+    assert status == 0
+    settings = json.loads(out)
+    assert settings["~1items~1{pk}/GET"]["requireAuthorizationForCacheControl"] is True
+    assert settings["*/*"]["unauthorizedCacheControlHeaderStrategy"] == "FAIL_WITH_403"
 
 
 def test_unknown_route_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,7 +118,7 @@ def test_cloudfront_policy_template(capsys: pytest.CaptureFixture[str]) -> None:
     resource = yaml.safe_load(out)["Resources"]["CachePolicyArticlesPk"]
     assert resource["Type"] == "AWS::CloudFront::CachePolicy"
     config = resource["Properties"]["CachePolicyConfig"]
-    assert config["Name"] == "serverless-cache-ArticlesPk"
+    assert config["Name"] == {"Fn::Sub": "${AWS::StackName}-ArticlesPk"}
     assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, 7200, 31536000)
     key = config["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Accept"]}

@@ -10,7 +10,7 @@ from example_project import cache_config, database
 from serverless_cache.django import edge_cache
 
 
-@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL, stage_cache=True)
 def product(request: HttpRequest, product_id: int) -> JsonResponse:
     """A product as JSON, from the cache or (on a miss) from the database."""
     data = cache.get_or_set(
@@ -21,8 +21,8 @@ def product(request: HttpRequest, product_id: int) -> JsonResponse:
     return JsonResponse(data)
 
 
-@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL)
-@cache_page(cache_config.PAGE_TTL)
+@cache_page(cache_config.PAGE_TTL)  # outside edge_cache: the safe order (check W003)
+@edge_cache(public=True, max_age=30, s_maxage=cache_config.EDGE_TTL, stage_cache=True)
 def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     """A rendered product page; the whole response is cached."""
     data = database.fetch_product(product_id)

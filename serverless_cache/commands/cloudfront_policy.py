@@ -17,7 +17,10 @@ HELP = "print CloudFront cache policies (CloudFormation, or the API's CachePolic
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="yaml", help="output format")
-    parser.add_argument("--prefix", default="serverless-cache", help="policy name prefix")
+    parser.add_argument(
+        "--prefix",
+        help="policy name prefix (default: the stack name, so that stacks never collide)",
+    )
     parser.add_argument(
         "--min-ttl",
         type=int,

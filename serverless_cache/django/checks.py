@@ -1,11 +1,11 @@
-"""System checks: CACHES builds, and EdgeCacheMiddleware comes first in MIDDLEWARE.
+"""System checks: CACHES builds, and the edge safety rule's middleware and decorator order.
 
-A cache alias whose options are wrong is reported as an error naming the alias and the option
-(``serverless_cache.E001``) instead of a traceback from the first code that builds it.
-
-The ``edge_cache`` decorator runs before the session and CSRF middleware set their cookies;
-it predicts what they will do, but only the middleware, placed first, sees every cookie that
-is really sent (for instance one set by a third-party middleware).
+E001: a cache alias whose options are wrong is reported as an error naming the alias and the
+option, instead of a traceback from the first code that builds it.
+W001/W002: the ``edge_cache`` decorator runs before the session and CSRF middleware set their
+cookies; it predicts what they will do, but only EdgeCacheMiddleware, placed first, sees every
+cookie that is really sent (for instance one set by a third-party middleware).
+W003: ``edge_cache`` must be inside ``cache_page``, not outside it.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def register_checks() -> None:
     """Register this app's checks (from its ``ready``) and make Django's cache checks give way."""
     checks.register(check_caches, checks.Tags.caches)
     checks.register(check_edge_middleware, checks.Tags.security)
+    checks.register(check_cache_page_order, checks.Tags.security)
     registry = checks.registry.registry
     for deploy, registered in (
         (False, registry.registered_checks),
@@ -80,6 +81,29 @@ def register_checks() -> None:
                 registry.register(
                     _leaving_bad_aliases_to_check_caches(check), *check.tags, deploy=deploy
                 )
+
+
+def check_cache_page_order(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn for every view where ``edge_cache`` wraps ``cache_page``."""
+    from serverless_cache.django.routes import views_wrapping_cache_page
+
+    try:
+        found = views_wrapping_cache_page()
+    except Exception:  # a broken URLconf is reported by Django's own URL check
+        return []
+    return [
+        CheckWarning(
+            f"View {name} at {path} has edge_cache outside cache_page: cache_page stores the "
+            "response before the session middleware adds Vary: Cookie, so a logged-in "
+            "user's page can be served to others with a shared lifetime.",
+            hint="Put @cache_page outside (above) @edge_cache, so edge_cache sees the response "
+            "first and marks a personal one private, which cache_page does not store.",
+            id="serverless_cache.W003",
+        )
+        for path, name in found
+    ]
 
 
 def check_edge_middleware(

@@ -1,8 +1,9 @@
 """Django view decorators that give a response its edge cache policy.
 
-``@edge_cache(max_age=60, s_maxage=300)`` merges the policy into whatever ``Cache-Control`` the
-view set (Django's ``patch_cache_control`` rules, see :meth:`CachePolicy.merge`), adds the
-``Vary`` names with ``patch_vary_headers`` and applies the safety rule. Works on function
+``@edge_cache(max_age=60, s_maxage=300)`` runs the edge-header pipeline
+(:mod:`serverless_cache.http.pipeline`): the policy is merged into whatever ``Cache-Control``
+the view set (Django's ``patch_cache_control`` rules, see :meth:`CachePolicy.merge`), its
+``Vary`` names are added and the safety rule is applied. Works on function
 views, class-based views (decorate the class) and async views. Only GET and HEAD responses
 get a policy: nothing else is cached at the edge.
 """
@@ -17,16 +18,17 @@ from typing import Any, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import patch_vary_headers
 
-from serverless_cache.http.policy import NO_EDGE_CACHE, SAFE_METHODS, CachePolicy, build_policy
+from serverless_cache.http.pipeline import Later, finish
+from serverless_cache.http.policy import NO_EDGE_CACHE, CachePolicy, build_policy
 from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
-from serverless_cache.http.safety import ExchangeFacts, final_policy, varies_on_cookie
 
 V = TypeVar("V")
 
 #: Set on a response whose policy has ``force_shared``, so the middleware respects it too.
 FORCE_SHARED_ATTRIBUTE = "serverless_cache_force_shared"
+#: Set on a view where ``edge_cache`` wraps ``cache_page``: the unsafe order (check W003).
+WRAPS_CACHE_PAGE_ATTRIBUTE = "serverless_cache_wraps_cache_page"
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
@@ -48,9 +50,36 @@ def _decorator(policy: CachePolicy) -> Callable[[V], V]:
             return view
         wrapped = _wrap(view, policy, 0, where)  # type: ignore[arg-type]
         setattr(wrapped, POLICY_ATTRIBUTE, policy)
+        if wraps_cache_page(view):
+            setattr(wrapped, WRAPS_CACHE_PAGE_ATTRIBUTE, True)
         return wrapped  # type: ignore[no-any-return]
 
     return decorate
+
+
+def wraps_cache_page(view: Any) -> bool:
+    """Whether ``view`` is (or wraps) a ``cache_page`` view: Django's middleware decorators
+    keep the middleware in the closures of the wrapper they return."""
+    from django.middleware.cache import UpdateCacheMiddleware
+
+    pending, seen = [view], set[int]()
+    while pending and len(seen) < 50:
+        function = pending.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        for cell in getattr(function, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, UpdateCacheMiddleware):
+                return True
+            if inspect.isfunction(value):
+                pending.append(value)
+        if hasattr(function, "__wrapped__"):
+            pending.append(function.__wrapped__)
+    return False
 
 
 def _wrap(view: Callable[..., Any], policy: CachePolicy, request_index: int, where: str) -> Any:
@@ -87,45 +116,50 @@ def apply_policy(
     *,
     where: str,
 ) -> HttpResponseBase:
-    """Merge ``policy`` into the response's headers and apply the safety rule."""
-    if policy is not None and request.method not in SAFE_METHODS:
-        return response
-    if policy is None and not response.has_header("Cache-Control"):
-        return response
-    if policy is not None and policy.vary:
-        patch_vary_headers(response, policy.vary)
-    force_shared = getattr(response, FORCE_SHARED_ATTRIBUTE, False)
-    final = final_policy(
-        response.get("Cache-Control"),
-        response.get("Vary"),
-        exchange_facts(request, response),
+    """Run the edge-header pipeline on a Django response."""
+    final = finish(
+        _ResponseHeaders(response),
+        request.headers,
+        method=request.method or "GET",
+        status=response.status_code,
         policy=policy,
-        force_shared=force_shared,
         where=where,
+        force_shared=getattr(response, FORCE_SHARED_ATTRIBUTE, False),
+        later=_later(request),
     )
-    if final.cache_control:
-        response["Cache-Control"] = final.cache_control
-    elif response.has_header("Cache-Control"):
-        del response["Cache-Control"]
     if final.force_shared:
         setattr(response, FORCE_SHARED_ATTRIBUTE, True)
     return response
 
 
-def exchange_facts(request: HttpRequest, response: HttpResponseBase) -> ExchangeFacts:
-    """What the safety rule needs, including the cookies the session and CSRF middleware
-    will set after the view (the decorator runs before them)."""
+class _ResponseHeaders:
+    """The pipeline's view of a Django response: ``response.cookies`` count as Set-Cookie."""
+
+    def __init__(self, response: HttpResponseBase) -> None:
+        self.response = response
+
+    def get(self, name: str) -> str | None:
+        values = [self.response[name]] if self.response.has_header(name) else []
+        if name.lower() == "set-cookie":
+            values += [morsel.OutputString() for morsel in self.response.cookies.values()]
+        return ", ".join(values) if values else None
+
+    def set(self, name: str, value: str) -> None:
+        self.response[name] = value
+
+    def delete(self, name: str) -> None:
+        if self.response.has_header(name):
+            del self.response[name]
+
+
+def _later(request: HttpRequest) -> Later:
+    """What the session and CSRF middleware will do after the view (the decorator runs before
+    them): set their cookies, and add ``Vary: Cookie`` for a session that was read."""
     session = getattr(request, "session", None)
-    return ExchangeFacts(
-        status=response.status_code,
-        sets_cookie=bool(response.cookies)
-        or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+    return Later(
+        sets_cookie=bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
         or _session_will_set_cookie(request, session),
-        authorization="HTTP_AUTHORIZATION" in request.META,
-        request_cookies=request.COOKIES,
-        session_cookie=settings.SESSION_COOKIE_NAME,
-        varies_on_cookie=varies_on_cookie(response.get("Vary"))
-        or bool(getattr(session, "accessed", False)),
+        varies_on_cookie=bool(getattr(session, "accessed", False)),
     )
 
 

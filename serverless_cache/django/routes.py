@@ -10,7 +10,7 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from serverless_cache.django.edge import POLICY_ATTRIBUTE
+from serverless_cache.django.edge import POLICY_ATTRIBUTE, WRAPS_CACHE_PAGE_ATTRIBUTE
 from serverless_cache.http.policy import CachePolicy
 from serverless_cache.http.routes import EdgeRoute, api_path, path_template
 
@@ -23,7 +23,21 @@ class EdgeRouteWarning(UserWarning):
 
 def edge_routes(urlconf: str | None = None) -> list[EdgeRoute]:
     """Every GET route of the URLconf whose view has an edge policy."""
-    return list(_walk(get_resolver(urlconf).url_patterns, ""))
+    routes = []
+    for path, entry in _walk(get_resolver(urlconf).url_patterns, ""):
+        policy = view_policy(entry.callback)
+        if policy is not None:
+            routes.append(EdgeRoute(path, entry.name or entry.lookup_str, policy))
+    return routes
+
+
+def views_wrapping_cache_page(urlconf: str | None = None) -> list[tuple[str, str]]:
+    """(path, view name) of every route whose ``edge_cache`` wraps ``cache_page``."""
+    return [
+        (path, entry.name or entry.lookup_str)
+        for path, entry in _walk(get_resolver(urlconf).url_patterns, "")
+        if getattr(entry.callback, WRAPS_CACHE_PAGE_ATTRIBUTE, False)
+    ]
 
 
 def view_policy(callback: Any) -> CachePolicy | None:
@@ -37,7 +51,8 @@ def view_policy(callback: Any) -> CachePolicy | None:
     return policy
 
 
-def _walk(patterns: list[Any], prefix: str) -> Iterator[EdgeRoute]:
+def _walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, URLPattern]]:
+    """Every URL pattern with its path in API Gateway's form."""
     for entry in patterns:
         segment = _segment(entry.pattern)
         if segment is None:
@@ -45,10 +60,7 @@ def _walk(patterns: list[Any], prefix: str) -> Iterator[EdgeRoute]:
         if isinstance(entry, URLResolver):
             yield from _walk(entry.url_patterns, prefix + segment)
         elif isinstance(entry, URLPattern):
-            policy = view_policy(entry.callback)
-            if policy is not None:
-                name = entry.name or entry.lookup_str
-                yield EdgeRoute(api_path(prefix + segment), name, policy)
+            yield api_path(prefix + segment), entry
 
 
 def _segment(pattern: Any) -> str | None:

@@ -2,14 +2,18 @@
 
 ``@edge_cache(max_age=60, s_maxage=300)`` decorates a view function, a class-based view or a
 whole blueprint. Flask saves the session (and sets its cookie and ``Vary: Cookie``) after
-every ``after_request`` hook, so :class:`EdgeCache` enforces the safety rule one level lower,
-on the WSGI headers that are really sent. Only GET and HEAD responses get a policy.
+every ``after_request`` hook, so :class:`EdgeCache` runs the edge-header pipeline
+(:mod:`serverless_cache.http.pipeline`) again one level lower, on the WSGI headers that are
+really sent; without it the decorators log a warning. Only GET and HEAD responses get a
+policy.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -17,19 +21,17 @@ from flask import Blueprint, Flask, current_app, request
 from flask.globals import _cv_request
 from flask.sessions import SessionMixin
 from flask.views import View
-from werkzeug.datastructures import Headers
-from werkzeug.http import parse_cookie
+from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.wrappers import Response
 
+from serverless_cache.http.pipeline import Later, finish
 from serverless_cache.http.policy import (
     NO_EDGE_CACHE,
-    SAFE_METHODS,
     CachePolicy,
     build_policy,
     policy_from_setting,
 )
 from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
-from serverless_cache.http.safety import ExchangeFacts, final_policy, varies_on_cookie
 
 V = TypeVar("V")
 
@@ -37,6 +39,15 @@ V = TypeVar("V")
 FORCE_SHARED_KEY = "serverless_cache.force_shared"
 ENDPOINT_KEY = "serverless_cache.endpoint"
 CONFIG_KEY = "EDGE_CACHE_DEFAULT"
+#: Where :class:`EdgeCache` registers itself in ``app.extensions``.
+EXTENSION_KEY = "serverless_cache.edge"
+MISSING_EXTENSION = (
+    "edge_cache is used in Flask app %r without EdgeCache(app): cookies set by after_request "
+    "hooks and extensions after the view are not seen, so such a response can leave with a "
+    "shared lifetime. Add EdgeCache(app)."
+)
+
+logger = logging.getLogger("serverless_cache.http")
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
@@ -80,32 +91,54 @@ def _wrap(view: Callable[..., Any], policy: CachePolicy) -> Any:
 
 
 def apply_policy(response: Response, policy: CachePolicy) -> Response:
-    """Merge ``policy`` into the response's headers and apply the safety rule."""
-    if request.method not in SAFE_METHODS:
-        return response
-    if policy.vary:
-        response.vary.update(policy.vary)
+    """Run the edge-header pipeline on a response of the current request."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    facts = ExchangeFacts(
+    if EXTENSION_KEY not in app.extensions:
+        _warn_without_extension(app)
+    session = _untouched_session()
+    final = finish(
+        _ResponseHeaders(response.headers),
+        request.headers,
+        method=request.method,
         status=response.status_code,
-        sets_cookie="Set-Cookie" in response.headers or _session_will_set_cookie(app),
-        authorization="Authorization" in request.headers,
-        request_cookies=request.cookies,
-        session_cookie=app.session_interface.get_cookie_name(app),
-        varies_on_cookie=varies_on_cookie(response.headers.get("Vary"))
-        or bool(getattr(_untouched_session(), "accessed", False)),
-    )
-    final = final_policy(
-        response.headers.get("Cache-Control"),
-        response.headers.get("Vary"),
-        facts,
         policy=policy,
         where=f"endpoint {request.endpoint}",
+        later=Later(
+            sets_cookie=_session_will_set_cookie(app),
+            varies_on_cookie=bool(getattr(session, "accessed", False)),
+        ),
     )
-    _write(response.headers, final)
     if final.force_shared:
         request.environ[FORCE_SHARED_KEY] = True
     return response
+
+
+_warned_apps: weakref.WeakSet[Flask] = weakref.WeakSet()
+
+
+def _warn_without_extension(app: Flask) -> None:
+    """Say once per app that the decorators alone miss cookies set after the view."""
+    if app in _warned_apps:
+        return
+    _warned_apps.add(app)
+    logger.warning(MISSING_EXTENSION, app.name)
+
+
+class _ResponseHeaders:
+    """The pipeline's view of Werkzeug headers: repeated headers read as one joined value."""
+
+    def __init__(self, headers: Headers) -> None:
+        self.headers = headers
+
+    def get(self, name: str) -> str | None:
+        values = self.headers.getlist(name)
+        return ", ".join(values) if values else None
+
+    def set(self, name: str, value: str) -> None:
+        self.headers[name] = value
+
+    def delete(self, name: str) -> None:
+        self.headers.pop(name, None)
 
 
 def _untouched_session() -> SessionMixin | None:
@@ -126,13 +159,6 @@ def _session_will_set_cookie(app: Flask) -> bool:
     return bool(sess) and bool(permanent) and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
 
 
-def _write(headers: Headers, final: CachePolicy) -> None:
-    if final.cache_control:
-        headers["Cache-Control"] = final.cache_control
-    else:
-        headers.pop("Cache-Control", None)
-
-
 class EdgeCache:
     """Flask extension: a default policy for GET/HEAD responses without ``Cache-Control``
     (``EDGE_CACHE_DEFAULT`` in the app config, or ``default=``) and the safety rule on every
@@ -147,9 +173,8 @@ class EdgeCache:
     def init_app(self, app: Flask) -> None:
         default = self.default or policy_from_setting(app.config.get(CONFIG_KEY), CONFIG_KEY)
         app.before_request(_remember_endpoint)
-        app.wsgi_app = _SafetyMiddleware(  # type: ignore[method-assign]
-            app.wsgi_app, default, app.session_interface.get_cookie_name(app)
-        )
+        app.wsgi_app = _SafetyMiddleware(app.wsgi_app, default)  # type: ignore[method-assign]
+        app.extensions[EXTENSION_KEY] = self
 
 
 def _remember_endpoint() -> None:
@@ -159,10 +184,9 @@ def _remember_endpoint() -> None:
 class _SafetyMiddleware:
     """WSGI layer that rewrites ``Cache-Control`` in ``start_response``."""
 
-    def __init__(self, wsgi_app: Any, default: CachePolicy | None, session_cookie: str) -> None:
+    def __init__(self, wsgi_app: Any, default: CachePolicy | None) -> None:
         self.wsgi_app = wsgi_app
         self.default = default
-        self.session_cookie = session_cookie
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         def patched(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -174,32 +198,15 @@ class _SafetyMiddleware:
         self, environ: dict[str, Any], status: str, header_list: list[tuple[str, str]]
     ) -> list[tuple[str, str]]:
         headers = Headers(header_list)
-        policy = None
-        if environ.get("REQUEST_METHOD") in SAFE_METHODS and "Cache-Control" not in headers:
-            policy = self.default
-        if policy is None and "Cache-Control" not in headers:
-            return header_list
-        if policy is not None and policy.vary:
-            known = {v.strip().lower() for v in headers.get("Vary", "").split(",")}
-            added = [v for v in policy.vary if v.lower() not in known]
-            if added:
-                headers["Vary"] = ", ".join(filter(None, [headers.get("Vary"), *added]))
-        facts = ExchangeFacts(
-            status=int(status.split()[0]),
-            sets_cookie="Set-Cookie" in headers,
-            authorization="HTTP_AUTHORIZATION" in environ,
-            request_cookies=parse_cookie(environ),
-            session_cookie=self.session_cookie,
-            varies_on_cookie=varies_on_cookie(headers.get("Vary")),
-        )
+        own = "Cache-Control" in headers or "Expires" in headers
         where = environ.get(ENDPOINT_KEY) or environ.get("PATH_INFO", "?")
-        final = final_policy(
-            headers.get("Cache-Control"),
-            headers.get("Vary"),
-            facts,
-            policy=policy,
-            force_shared=bool(environ.get(FORCE_SHARED_KEY)),
+        finish(
+            _ResponseHeaders(headers),
+            EnvironHeaders(environ),
+            method=environ.get("REQUEST_METHOD", "GET"),
+            status=int(status.split()[0]),
+            policy=None if own else self.default,
             where=f"endpoint {where}",
+            force_shared=bool(environ.get(FORCE_SHARED_KEY)),
         )
-        _write(headers, final)
         return headers.to_wsgi_list()

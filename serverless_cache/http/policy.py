@@ -53,6 +53,9 @@ class CachePolicy:
     cache-key inputs for API Gateway and CloudFront (``"*"`` = all query strings or cookies).
     ``force_shared`` lets a response that sets a cookie or answers a request with credentials
     keep its shared-cache lifetime; without it the safety rule makes it ``private``.
+    ``stage_cache`` opts the route into API Gateway's stage cache, which ignores
+    ``Cache-Control`` and keys only on the path and the declared parameters (never on cookies or
+    identity): set it only where the answer is the same for every caller.
     ``extensions`` keeps directives this class does not model (``no-transform``...) so that
     merging a parsed header never drops them.
     """
@@ -72,6 +75,7 @@ class CachePolicy:
     headers: tuple[str, ...] = ()
     cookies: tuple[str, ...] = ()
     force_shared: bool = False
+    stage_cache: bool = False
     extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -84,7 +88,7 @@ class CachePolicy:
                     f"CachePolicy {name} must be a whole number of seconds >= 0 or None, "
                     f"got {value!r}"
                 )
-        for name in (*_FLAGS, "force_shared"):
+        for name in (*_FLAGS, "force_shared", "stage_cache"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"CachePolicy {name} must be True or False")
         for name in ("vary", "query_strings", "headers", "cookies", "extensions"):
@@ -121,6 +125,11 @@ class CachePolicy:
             fail("immutable (never revalidate) contradicts no_cache (always revalidate)")
         if self.immutable and self.max_age is None:
             fail("immutable needs max_age: it only holds during the freshness lifetime")
+        if self.stage_cache and not self.shared_max_age:
+            fail(
+                "stage_cache needs a shared lifetime API Gateway can keep (s_maxage or max_age "
+                "> 0, without private, no_store or no_cache)"
+            )
 
     # -- what the policy means -----------------------------------------------------------------
     @property
@@ -148,7 +157,12 @@ class CachePolicy:
     def as_private(self) -> CachePolicy:
         """The same policy for the browser only: no public, no s-maxage."""
         return dataclasses.replace(
-            self, public=False, private=not self.no_store, s_maxage=None, force_shared=False
+            self,
+            public=False,
+            private=not self.no_store,
+            s_maxage=None,
+            force_shared=False,
+            stage_cache=False,
         )
 
     def key_headers(self) -> tuple[str, ...]:
@@ -258,6 +272,7 @@ class CachePolicy:
             headers=_names((*existing.headers, *self.headers), "headers"),
             cookies=_names((*existing.cookies, *self.cookies), "cookies"),
             force_shared=self.force_shared or existing.force_shared,
+            stage_cache=(self.stage_cache or existing.stage_cache) and bool(merged.shared_max_age),
         )
 
 

@@ -32,9 +32,13 @@ class EdgeRoute:
 
     @property
     def slug(self) -> str:
-        """A CamelCase identifier for resource names: ``/articles/{pk}`` -> ``ArticlesPk``."""
-        words = re.findall(r"[A-Za-z0-9]+", self.path)
-        return "".join(word[:1].upper() + word[1:] for word in words) or "Root"
+        return slug(self.path)
+
+
+def slug(path: str) -> str:
+    """A CamelCase identifier for resource names: ``/articles/{pk}`` -> ``ArticlesPk``."""
+    words = re.findall(r"[A-Za-z0-9]+", path)
+    return "".join(word[:1].upper() + word[1:] for word in words) or "Root"
 
 
 def api_path(*segments: str) -> str:
@@ -60,15 +64,19 @@ def logical_ids(routes: Sequence[EdgeRoute]) -> list[str]:
 
     A route whose slug is unique keeps it, so adding a route never renames another resource.
     """
-    slugs = [route.slug for route in routes]
+    return unique_ids([route.slug for route in routes])
+
+
+def unique_ids(slugs: Sequence[str]) -> list[str]:
+    """``slugs`` made distinct, in order: a repeated one gets a counter (see logical_ids)."""
     taken = set(slugs)
     seen: set[str] = set()
     ids = []
-    for slug in slugs:
-        candidate, counter = slug, 1
-        while candidate in seen or (candidate != slug and candidate in taken):
+    for wanted in slugs:
+        candidate, counter = wanted, 1
+        while candidate in seen or (candidate != wanted and candidate in taken):
             counter += 1
-            candidate = f"{slug}{counter}"
+            candidate = f"{wanted}{counter}"
         seen.add(candidate)
         ids.append(candidate)
     return ids

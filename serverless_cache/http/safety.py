@@ -1,15 +1,15 @@
 """The safety rule: never let a shared cache keep one caller's response for everybody.
 
-Framework-neutral; the Django and Flask adapters gather the facts (status, cookies, request
-credentials) and call :func:`safe_policy` on the policy a response is about to be sent with.
+Framework-neutral; :mod:`serverless_cache.http.pipeline` gathers the facts (status, cookies,
+request credentials) and calls :func:`safe_policy` on the policy a response is about to be
+sent with.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from serverless_cache.http.policy import CachePolicy
 
@@ -35,45 +35,61 @@ class ExchangeFacts:
     status: int
     sets_cookie: bool
     authorization: bool
-    request_cookies: Collection[str]
-    session_cookie: str
+    sends_cookies: bool
     varies_on_cookie: bool
+    varies_on_everything: bool = False
+    expires: bool = False
 
 
 def safe_policy(policy: CachePolicy, facts: ExchangeFacts, *, where: str) -> CachePolicy:
     """``policy`` as it may be emitted for this exchange.
 
-    - A 5xx response never keeps a shared lifetime (an outage is not cached at the edge).
-    - Any other status not in :data:`SHAREABLE_STATUSES` (a redirect to a login page, a 429,
-      a 401...) is downgraded to ``private``, ``force_shared`` or not: the policy was written
-      for the view's normal answer.
-    - Unless the view said ``force_shared=True``, a shareable response is downgraded to
-      ``private`` when it sets a cookie, when the request carried ``Authorization`` (shared
-      caches may store such answers only when told to, RFC 9111 3.5, and a policy with a
-      lifetime tells them to), or when the request carried the session cookie and the response
-      varies on ``Cookie``.
+    A response has a shared lifetime when its ``Cache-Control`` gives one, or when it has an
+    ``Expires`` header and nothing that forbids shared caches (``private``, ``no-store``,
+    ``no-cache``). Such a response:
+
+    - never keeps it on a 5xx (an outage is not cached at the edge): ``no-store``;
+    - is downgraded to ``private`` on any other status not in :data:`SHAREABLE_STATUSES` (a
+      redirect to a login page, a 429, a 401...), ``force_shared`` or not: the policy was
+      written for the view's normal answer.
+
+    Unless the view said ``force_shared=True``, a response is downgraded to ``private`` when it
+    is personal: it sets a cookie, the request carried ``Authorization`` (shared caches may
+    store such answers only when told to, RFC 9111 3.5, and a lifetime tells them to), the
+    request carried any cookie and the response varies on ``Cookie``, or the response varies on
+    everything (``Vary: *``; CloudFront ignores ``Vary``). This also applies to a personal
+    response without any lifetime of its own, since a CDN then applies its default TTL.
 
     Each downgrade is logged once per ``where`` and reason.
     """
-    if not policy.is_shared:
+    if policy.private or policy.no_store:
         return policy
-    if facts.status >= 500:
+    explicit = policy.is_shared or (facts.expires and not policy.no_cache)
+    if explicit and facts.status >= 500:
         return ERROR_POLICY
-    if facts.status not in SHAREABLE_STATUSES:
+    if explicit and facts.status not in SHAREABLE_STATUSES:
         _log_once(where, f"status {facts.status} is not one shared caches keep for everybody")
         return policy.as_private()
     if policy.force_shared:
         return policy
-    if facts.sets_cookie:
-        reason = "the response sets a cookie"
-    elif facts.authorization:
-        reason = "the request carried an Authorization header"
-    elif facts.varies_on_cookie and facts.session_cookie in facts.request_cookies:
-        reason = "the request carried the session cookie and the response varies on Cookie"
-    else:
+    reason = _personal(facts)
+    if reason is None:
         return policy
     _log_once(where, reason + _FORCE_HINT)
     return policy.as_private()
+
+
+def _personal(facts: ExchangeFacts) -> str | None:
+    """Why the response belongs to one caller, or None when it is the same for everybody."""
+    if facts.sets_cookie:
+        return "the response sets a cookie"
+    if facts.authorization:
+        return "the request carried an Authorization header"
+    if facts.varies_on_everything:
+        return "the response varies on everything (Vary: *)"
+    if facts.varies_on_cookie and facts.sends_cookies:
+        return "the request carried cookies and the response varies on Cookie"
+    return None
 
 
 def _log_once(where: str, reason: str) -> None:
@@ -90,25 +106,3 @@ def forget_logged() -> None:
     """Log every downgrade again (for tests)."""
     with _logged_lock:
         _logged.clear()
-
-
-def final_policy(
-    cache_control: str | None,
-    vary: str | None,
-    facts: ExchangeFacts,
-    *,
-    policy: CachePolicy | None = None,
-    force_shared: bool = False,
-    where: str,
-) -> CachePolicy:
-    """The policy to send: ``policy`` merged over the response's own header, made safe."""
-    existing = CachePolicy.parse(cache_control, vary)
-    merged = policy.merge(existing) if policy is not None else existing
-    if force_shared and not merged.force_shared:
-        merged = replace(merged, force_shared=True)
-    return safe_policy(merged, facts, where=where)
-
-
-def varies_on_cookie(vary: str | None) -> bool:
-    """True when a ``Vary`` header names ``Cookie`` (or ``*``)."""
-    return any(v.strip().lower() in ("cookie", "*") for v in (vary or "").split(","))

@@ -22,9 +22,14 @@ from serverless_cache.aws.cloudfront import (
     lambda_edge_headers,
     policies_template,
 )
+from serverless_cache.aws.templates import render
+from serverless_cache.django.routes import edge_routes as django_routes
 from serverless_cache.errors import ConfigurationError
+from serverless_cache.flask.routes import edge_routes as flask_routes
 from serverless_cache.http import CachePolicy
 from serverless_cache.http.routes import EdgeRoute
+from tests.fixtures.cfn_lint import lint_messages
+from tests.flask.edge_app import create_app
 
 ARTICLE = CachePolicy(
     public=True,
@@ -231,3 +236,27 @@ def test_colliding_slugs_get_distinct_policies() -> None:
     assert set(resources) == {"CachePolicyAB", "CachePolicyAB2"}
     names = [r["Properties"]["CachePolicyConfig"]["Name"] for r in resources.values()]
     assert names == ["site-AB", "site-AB2"]
+
+
+def test_policy_names_come_from_the_stack_unless_a_prefix_is_given() -> None:
+    """Cache policy names are unique per account: a dev and a prod stack must not collide."""
+    routes = [EdgeRoute("/a", "a", CachePolicy(public=True, s_maxage=60))]
+    document = policies_template(routes)
+    config = document["Resources"]["CachePolicyA"]["Properties"]["CachePolicyConfig"]
+    assert config["Name"] == {"Fn::Sub": "${AWS::StackName}-A"}
+    assert document["Outputs"]["CachePolicyAId"] == {"Value": {"Ref": "CachePolicyA"}}
+    with pytest.raises(ConfigurationError, match="prefix 'my site'"):
+        policies_template(routes, prefix="my site")
+
+
+@pytest.mark.parametrize("prefix", [None, "site"])
+@pytest.mark.parametrize("source", ["django", "flask"])
+def test_generated_policies_pass_cfn_lint(source: str, prefix: str | None) -> None:
+    if source == "django":
+        routes = django_routes("tests.django.edge_urls")
+    else:
+        routes = flask_routes(create_app())
+    document = policies_template(routes, prefix=prefix)
+    assert len(document["Resources"]) == len(routes)
+    for fmt in ("yaml", "json"):
+        assert lint_messages(render(document, fmt)) == []

@@ -14,7 +14,7 @@ from serverless_cache.http import CachePolicy
 SHARED = {"public": True, "max_age": 60, "s_maxage": 600}
 
 
-@edge_cache(**SHARED, vary=["Accept-Language"], query_strings=["page"])
+@edge_cache(**SHARED, vary=["Accept-Language"], query_strings=["page"], stage_cache=True)
 def public(request: HttpRequest) -> HttpResponse:
     return HttpResponse("public")
 
@@ -108,12 +108,12 @@ def cached_outside(request: HttpRequest) -> HttpResponse:
     return HttpResponse("cache_page outside")
 
 
-@edge_cache(public=True, s_maxage=7200, vary=["Accept"], cookies=["currency"])
+@edge_cache(public=True, s_maxage=7200, vary=["Accept"], cookies=["currency"], stage_cache=True)
 def article(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(f"article {pk}")
 
 
-@edge_cache(public=True, max_age=300)
+@edge_cache(public=True, max_age=300, stage_cache=True)
 def legacy(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(slug)
 

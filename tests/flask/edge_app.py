@@ -22,7 +22,7 @@ def short_doc(name: str) -> str:
     return name
 
 
-@edge_cache(public=True, s_maxage=75)
+@edge_cache(public=True, s_maxage=75, stage_cache=True)
 class ItemView(MethodView):
     def get(self, pk: int) -> str:
         return f"item {pk}"
@@ -34,7 +34,7 @@ def create_app(extension: bool = True) -> Flask:
     app.config["EDGE_CACHE_DEFAULT"] = {"public": True, "max_age": 5}
 
     @app.get("/public")
-    @edge_cache(**SHARED, vary=["Accept-Language"], query_strings=["page"])
+    @edge_cache(**SHARED, vary=["Accept-Language"], query_strings=["page"], stage_cache=True)
     def public() -> str:
         return "public"
 
@@ -102,7 +102,7 @@ def create_app(extension: bool = True) -> Flask:
         return "hand", 200, {"Cache-Control": "public, s-maxage=600", "Set-Cookie": "t=1"}
 
     @app.get("/articles/<int:pk>")
-    @edge_cache(public=True, s_maxage=7200, vary=["Accept"], cookies=["currency"])
+    @edge_cache(public=True, s_maxage=7200, vary=["Accept"], cookies=["currency"], stage_cache=True)
     def article(pk: int) -> str:
         return f"article {pk}"
 

@@ -223,3 +223,19 @@ def test_policy_from_setting() -> None:
         policy_from_setting("public", "X")
     with pytest.raises(ConfigurationError, match=r"^X: edge_cache: unknown directive 'max_ag'"):
         policy_from_setting({"max_ag": 5}, "X")
+
+
+def test_stage_cache_needs_a_lifetime_api_gateway_can_keep() -> None:
+    assert CachePolicy(public=True, s_maxage=60, stage_cache=True).stage_cache
+    for fields in ({"private": True, "max_age": 60}, {"no_cache": True, "max_age": 60}, {}):
+        with pytest.raises(ConfigurationError, match="stage_cache needs a shared lifetime"):
+            CachePolicy(stage_cache=True, **fields)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="stage_cache must be True or False"):
+        CachePolicy(max_age=5, stage_cache="yes")  # type: ignore[arg-type]
+
+
+def test_merging_into_a_private_header_drops_stage_cache() -> None:
+    policy = CachePolicy(public=True, s_maxage=60, stage_cache=True)
+    merged = policy.merge(CachePolicy.parse("private, max-age=5"))
+    assert not merged.stage_cache and merged.private
+    assert policy.as_private().stage_cache is False

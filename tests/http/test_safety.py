@@ -31,8 +31,7 @@ def facts(**changes: object) -> ExchangeFacts:
         "status": 200,
         "sets_cookie": False,
         "authorization": False,
-        "request_cookies": {},
-        "session_cookie": "sessionid",
+        "sends_cookies": False,
         "varies_on_cookie": False,
     }
     fields.update(changes)
@@ -48,7 +47,8 @@ def test_plain_exchange_keeps_the_policy() -> None:
     [
         {"sets_cookie": True},
         {"authorization": True},
-        {"request_cookies": {"sessionid": "x"}, "varies_on_cookie": True},
+        {"sends_cookies": True, "varies_on_cookie": True},
+        {"varies_on_everything": True},
     ],
 )
 def test_personal_exchanges_are_downgraded(changes: dict[str, object]) -> None:
@@ -57,11 +57,39 @@ def test_personal_exchanges_are_downgraded(changes: dict[str, object]) -> None:
     assert safe_policy(forced, facts(**changes), where="v") is forced
 
 
-def test_session_cookie_alone_is_not_personal() -> None:
-    sent = facts(request_cookies={"sessionid": "x"}, varies_on_cookie=False)
+def test_cookies_alone_or_vary_cookie_alone_are_not_personal() -> None:
+    sent = facts(sends_cookies=True, varies_on_cookie=False)
     assert safe_policy(SHARED, sent, where="v") is SHARED
-    other = facts(request_cookies={"theme": "dark"}, varies_on_cookie=True)
-    assert safe_policy(SHARED, other, where="v") is SHARED
+    anonymous = facts(sends_cookies=False, varies_on_cookie=True)
+    assert safe_policy(SHARED, anonymous, where="v") is SHARED
+
+
+def test_expires_is_a_shared_lifetime() -> None:
+    """Shared caches honour Expires when Cache-Control says nothing about them."""
+    none = CachePolicy()
+    assert safe_policy(none, facts(expires=True, sets_cookie=True), where="v").cache_control == (
+        "private"
+    )
+    assert safe_policy(none, facts(expires=True, status=503), where="v") == ERROR_POLICY
+    assert safe_policy(none, facts(expires=True, status=302), where="v").cache_control == (
+        "private"
+    )
+    assert safe_policy(none, facts(expires=True), where="v") is none
+    private = CachePolicy(private=True)
+    assert safe_policy(private, facts(expires=True, status=503), where="v") is private
+
+
+def test_personal_response_without_a_lifetime_is_made_private() -> None:
+    """A CDN gives a response without Cache-Control its default TTL."""
+    none = CachePolicy()
+    assert safe_policy(none, facts(sets_cookie=True), where="v").cache_control == "private"
+    revalidated = CachePolicy(no_cache=True)
+    assert safe_policy(revalidated, facts(authorization=True), where="v").cache_control == (
+        "private, no-cache"
+    )
+    # without a lifetime, the status rules do not invent one
+    assert safe_policy(none, facts(status=503), where="v") is none
+    assert safe_policy(none, facts(status=302), where="v") is none
 
 
 def test_server_errors_never_keep_a_shared_lifetime() -> None:
