@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from serverless_cache.errors import CacheUnavailableError, ConfigurationError
+from serverless_cache.errors import CacheUnavailableError, ConfigurationError, install_hint
 from serverless_cache.resilience import CircuitBreaker, Fault
 from serverless_cache.tiers.dynamodb.settings import DynamoDBSettings
 
@@ -51,7 +51,7 @@ class DynamoDBConnection:
             from botocore.exceptions import ClientError
         except ImportError:
             raise ConfigurationError(
-                "the DynamoDB tier needs boto3: pip install 'serverless-cache[dynamodb]'"
+                f"the DynamoDB tier needs boto3: {install_hint('dynamodb')}"
             ) from None
         config = Config(
             connect_timeout=settings.connect_timeout,
