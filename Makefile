@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_DIR := tests/.node
 
-.PHONY: venv test lint unit demo demo-short bench clean build-DjangoFunction build-FlaskFunction
+.PHONY: venv test lint dist-check unit demo demo-short bench clean build-DjangoFunction build-FlaskFunction
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip uninstall --quiet --yes serverless-cache 2>/dev/null || true  # the old name
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
@@ -26,7 +27,13 @@ lint: $(STAMP)
 unit: $(STAMP) $(NODE_DIR)/node_modules/.bin/dynalite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint unit
+# The wheel and sdist users would install: built from a clean tree, metadata checked by twine.
+dist-check: $(STAMP)
+	rm -rf build/dist-check
+	$(PY) -m build --quiet --outdir build/dist-check .
+	$(VENV)/bin/twine check --strict build/dist-check/*
+
+test: lint dist-check unit
 
 demo: $(STAMP)
 	$(PY) -m example_project.fleet $(DEMO_ARGS)
@@ -43,4 +50,4 @@ build-DjangoFunction build-FlaskFunction:
 	cp -r example_project "$(ARTIFACTS_DIR)/"
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,7 +1,8 @@
 """A small harness for side-by-side timing: contenders run in interleaved rounds.
 
 Interleaving means a noisy moment on the machine hits every contender alike; the median of the
-rounds ignores outliers; ratios to a baseline measured in the same run are what we quote.
+rounds ignores outliers; ratios to a baseline measured in the same run are what we quote, in
+words ("1.25x slower" means it takes 1.25 times the baseline's time).
 """
 
 from __future__ import annotations
@@ -29,8 +30,18 @@ def compare(
             samples[name].append((time.perf_counter_ns() - start) / calls)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"\n{title}")
-    print(f"  {'contender':<44} {'median':>12} {'vs ' + baseline:>22}")
+    print(f"  {'contender':<44} {'median':>12}  compared with {baseline}")
     for name, median in medians.items():
-        ratio = medians[baseline] / median
-        print(f"  {name:<44} {median / 1000:>9.3f} us {ratio:>20.2f}x faster")
+        print(f"  {name:<44} {median / 1000:>9.3f} us  {relative(median, medians[baseline])}")
     return medians
+
+
+def relative(measured: float, baseline: float) -> str:
+    """``measured`` against ``baseline`` in words: "1.30x faster", "1.30x slower", "as fast"."""
+    if measured <= 0 or baseline <= 0:
+        return "-"
+    if abs(measured / baseline - 1) < 0.005:
+        return "as fast"
+    if measured < baseline:
+        return f"{baseline / measured:.2f}x faster"
+    return f"{measured / baseline:.2f}x slower"

@@ -9,34 +9,27 @@ the promotion into L1.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from benchmarks.harness import compare
+from benchmarks.servers import redis_server
+from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.kinds import build_tier
 from serverless_cache.tiers.memory import MemoryTier
-from tests.fixtures.redis_servers import RedisServer
-from tests.tiers.build import layered_tier, memory, redis_tier
 
 VALUE = {"id": 7, "name": "user", "roles": ["a", "b"]}
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        server = RedisServer(Path(directory)).start()
-        try:
-            run(server.url)
-        finally:
-            server.kill()
+    with redis_server() as server:
+        run(server.url)
 
 
 def run(url: str) -> None:
-    bare_memory = memory("bench-bare-memory", None)
-    bare_redis = redis_tier(url, None, name="bench-bare-redis")
-    layered = layered_tier(
-        "bench-layered",
-        {"TIERS": [{"TIER": "memory", "CAP": 60}, {"TIER": "redis", "LOCATION": url}]},
-    )
-    l1 = layered.first
+    bare_memory = build_tier("memory", TierConfig("bench-bare-memory"))
+    bare_redis = build_tier("redis", TierConfig("bench-bare-redis", url))
+    tiers = [{"TIER": "memory", "CAP": 60}, {"TIER": "redis", "LOCATION": url}]
+    layered = build_tier("layered", TierConfig("bench-layered", options={"TIERS": tiers}))
+    assert isinstance(bare_memory, MemoryTier)
+    l1 = getattr(layered, "first", None)
     assert isinstance(l1, MemoryTier)
     bare_memory.set("k", VALUE, None)
     layered.set("k", VALUE, None)

@@ -9,15 +9,20 @@ pipeline of several kilobytes may arrive in two reads, so for set_many it is an 
 
 from __future__ import annotations
 
+import functools
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-#: Goals from the issue: our time / bare redis-py time.
-GOALS = {"get": 1.10, "get_many(50)": 1.30, "set_many(50)": 1.15}
+from benchmarks.servers import redis_server
+
+OURS = ("serverless_cache.django.RedisCache", "serverless_cache.flask.RedisCache")
+LEGEND = """\
+Columns: median = microseconds per call (median of the rounds); vs bare = that time divided by
+the bare redis-py client's (1.00x = as fast, higher = slower; the bare client returns raw bytes,
+the backends also make the key and unpickle the value); server reads = requests the server read
+per call, i.e. round trips (a large pipeline may take two reads)."""
 ROUNDS = 21
 CALLS = 200
 
@@ -99,13 +104,9 @@ def measure(title: str, contenders: Contenders, observer: Any) -> dict[str, tupl
 def main() -> None:
     import redis
 
-    from tests.fixtures.redis_servers import RedisServer
-
-    server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
-    try:
+    print(LEGEND)
+    with redis_server() as server:
         run(server.url, server.port, redis.Redis(port=server.port))
-    finally:
-        server.kill()
 
 
 def run(url: str, port: int, bare: Any) -> None:
@@ -115,6 +116,10 @@ def run(url: str, port: int, bare: Any) -> None:
     record = {"id": 7, "name": "a user", "roles": ["reader", "writer"]}
     keys = [f"key-{i}" for i in range(50)]
     items = {key: {**record, "id": i} for i, key in enumerate(keys)}
+
+    def each(call: Callable[[Any], object]) -> Contenders:
+        """One contender per backend, each making ``call`` on it."""
+        return {name: functools.partial(call, cache) for name, cache in backends.items()}
 
     payload = pickle.dumps(record)
     bare.set("bare:record", payload)
@@ -137,7 +142,7 @@ def run(url: str, port: int, bare: Any) -> None:
         {
             "bare redis-py": lambda: bare.get("bare:record"),
             "bare redis-py + pickle.loads": lambda: pickle.loads(bare.get("bare:record")),
-            **{name: (lambda c=cache: c.get("record")) for name, cache in backends.items()},
+            **each(lambda c: c.get("record")),
         },
         bare,
     )
@@ -146,10 +151,7 @@ def run(url: str, port: int, bare: Any) -> None:
         {
             "bare redis-py": lambda: bare.mget(bare_keys),
             "bare redis-py + pickle.loads": lambda: [pickle.loads(v) for v in bare.mget(bare_keys)],
-            **{
-                name: (lambda c=cache: c.get_many(*keys) if _is_cachelib(c) else c.get_many(keys))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.get_many(*keys) if _is_cachelib(c) else c.get_many(keys)),
         },
         bare,
     )
@@ -157,10 +159,7 @@ def run(url: str, port: int, bare: Any) -> None:
         "set_many, 50 items with a timeout",
         {
             "bare redis-py": bare_set_many,
-            **{
-                name: (lambda c=cache: c.set_many(items, timeout=300))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.set_many(items, timeout=300)),
         },
         bare,
     )
@@ -170,27 +169,21 @@ def run(url: str, port: int, bare: Any) -> None:
         "incr",
         {
             "bare redis-py": lambda: bare.incr("bare:counter"),
-            **{
-                name: (lambda c=cache: c.inc("counter") if _is_cachelib(c) else c.incr("counter"))
-                for name, cache in backends.items()
-            },
+            **each(lambda c: c.inc("counter") if _is_cachelib(c) else c.incr("counter")),
         },
         bare,
     )
-    print("\nGoals (ours / bare redis-py; the bare client returns raw bytes, ours unpickles):")
-    for operation, goal in GOALS.items():
-        bare_time = results[operation]["bare redis-py"][0]
-        for name in ("serverless_cache.django.RedisCache", "serverless_cache.flask.RedisCache"):
-            ratio = results[operation][name][0] / bare_time
-            verdict = "met" if ratio <= goal else "MISSED"
-            floor = results[operation].get("bare redis-py + pickle.loads", (bare_time, 0))[0]
+    print("\nOurs against bare redis-py, and against bare redis-py + pickle.loads (the least a")
+    print("backend returning Python objects can do):")
+    for operation, timings in results.items():
+        bare_time = timings["bare redis-py"][0]
+        floor = timings.get("bare redis-py + pickle.loads", (bare_time, 0.0))[0]
+        for name in OURS:
+            ours, trips = timings[name]
             print(
-                f"  {operation:<14} {name:<36} {ratio:.2f}x (goal {goal:.2f}x) {verdict}; "
-                f"{results[operation][name][0] / floor:.2f}x of bare + pickle.loads"
+                f"  {operation:<14} {name:<36} {ours / bare_time:.2f}x bare, "
+                f"{ours / floor:.2f}x bare + loads, {trips:.2f} round trips"
             )
-    for name in ("serverless_cache.django.RedisCache", "serverless_cache.flask.RedisCache"):
-        trips = results["incr"][name][1]
-        print(f"  {'incr':<14} {name:<36} {trips:.2f} round trips (goal 1)")
 
 
 def _is_cachelib(cache: Any) -> bool:

@@ -1,10 +1,13 @@
-"""The example apps' cache configuration, chosen from the environment.
+"""The environment switch of the example apps' cache configuration: a thin override.
 
-``EXAMPLE_CACHE_TIERS`` lists the tiers, fastest first (default ``memory``: the execution
-context tier alone, nothing to run). With ``redis``, ``memcached`` and/or ``dynamodb`` the
-apps use the layered cache: the execution-context tier in front of the shared ones, reached
-through ``REDIS_URL``, ``MEMCACHED_URL`` and the table ``DYNAMODB_TABLE`` (at
-``DYNAMODB_ENDPOINT_URL`` when set).
+The apps' settings hold literal configurations (``CACHES`` in ``django_app/settings.py``, the
+``CACHE_*`` keys in ``flask_app/app.py``): the execution-context tier alone, nothing to run.
+``EXAMPLE_CACHE_TIERS`` lists the tiers, fastest first (default ``memory``); with ``redis``,
+``memcached`` and/or ``dynamodb`` the override turns that configuration into the layered cache,
+the in-process tier (with the literal's options) in front of the shared ones, reached through
+``REDIS_URL``, ``MEMCACHED_URL`` and the table ``DYNAMODB_TABLE`` (at ``DYNAMODB_ENDPOINT_URL``
+when set). The
+demo (``make demo``) and ``template.yaml`` use it; an app of your own needs none of this.
 """
 
 from __future__ import annotations
@@ -62,47 +65,38 @@ def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
     return tiers
 
 
-def layered_options(names: list[str]) -> dict[str, Any]:
+def layered_options(names: list[str], l1_options: dict[str, Any]) -> dict[str, Any]:
     """OPTIONS of the layered cache: L1 capped at ``L1_CAP``, one computation across instances."""
-    l1 = {"TIER": "memory", "CAP": L1_CAP, "OPTIONS": {"MAX_ENTRIES": 5_000}}
+    l1 = {"TIER": "memory", "CAP": L1_CAP, "OPTIONS": l1_options}
     return {"TIERS": [l1, *shared_tiers(names)], "LEASE": True}
 
 
-def django_caches() -> dict[str, dict[str, Any]]:
-    """Django's ``CACHES`` for the configured tiers."""
+def django_caches(caches: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``caches`` as it is for the in-process tier alone, else with its default alias layered."""
     names = tier_names()
     if names == ["memory"]:
-        return {
-            "default": {
-                "BACKEND": "serverless_cache.django.ExecutionContextCache",
-                "LOCATION": "example-django",
-                "TIMEOUT": PRODUCT_TTL,
-                "OPTIONS": {"MAX_ENTRIES": 5_000},
-            }
-        }
-    return {
-        "default": {
-            "BACKEND": "serverless_cache.django.LayeredCache",
-            "LOCATION": "example-django",
-            "KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example"),
-            "TIMEOUT": PRODUCT_TTL,
-            "OPTIONS": layered_options(names),
-        }
+        return caches
+    default = caches["default"]
+    layered = {
+        "BACKEND": "serverless_cache.django.LayeredCache",
+        "LOCATION": default["LOCATION"],
+        "KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example"),
+        "TIMEOUT": default["TIMEOUT"],
+        "OPTIONS": layered_options(names, dict(default.get("OPTIONS", {}))),
     }
+    return {**caches, "default": layered}
 
 
-def flask_config() -> dict[str, Any]:
-    """Flask-Caching's config for the configured tiers."""
+def flask_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Flask-Caching's ``config`` as it is for the in-process tier alone, else layered."""
     names = tier_names()
     if names == ["memory"]:
-        return {
-            "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
-            "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,
-            "CACHE_OPTIONS": {"name": "example-flask", "max_entries": 5_000},
-        }
+        return config
+    options = dict(config.get("CACHE_OPTIONS", {}))
+    name = options.pop("name")
     return {
+        **config,
         "CACHE_TYPE": "serverless_cache.flask.LayeredCache",
-        "CACHE_DEFAULT_TIMEOUT": PRODUCT_TTL,
         "CACHE_KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example") + ":flask:",
-        "CACHE_OPTIONS": {"name": "example-flask", **layered_options(names)},
+        "CACHE_OPTIONS": {"name": name, **layered_options(names, options)},
     }

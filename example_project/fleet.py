@@ -23,15 +23,15 @@ import multiprocessing as mp
 import os
 import queue
 import random
-import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from example_project import cache_config, events
+from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
 
 HANDLERS = {
     "django": "example_project.django_app.handler",
@@ -43,11 +43,10 @@ EVENT_SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
     "alb": events.alb,
     "function-url": events.function_url,
 }
-TIER_LABELS = {
-    "memory": "execution context",
-    "redis": "Redis",
-    "memcached": "Memcached",
-    "dynamodb": "DynamoDB",
+#: The warm-ups these functions receive. Zappa's keep-warm goes only to functions deployed with
+#: Zappa (example_project/flask_app/zappa_handler.py); these are Mangum and apig-wsgi functions.
+WARMUP_EVENTS = {
+    name: event for name, event in events.WARMUP_EVENTS.items() if name != "zappa-keep-warm"
 }
 
 
@@ -100,9 +99,9 @@ def traffic(plan: Plan) -> list[list[Job]]:
         active = min(plan.environments, 1 + number * plan.environments // ramp)
         target = jobs[rng.randrange(active)]
         if rng.random() < plan.warmup_share:
-            name = rng.choice(sorted(events.WARMUP_EVENTS))
+            name = rng.choice(sorted(WARMUP_EVENTS))
             via_context = name == "serverless-plugin-warmup" and rng.random() < 0.5
-            event = {} if via_context else events.WARMUP_EVENTS[name]
+            event = {} if via_context else WARMUP_EVENTS[name]
             target.append(Job(name, event, warmup=True, plugin_context=via_context))
             continue
         page = "pages" if rng.random() < plan.page_share else "products"
@@ -112,21 +111,6 @@ def traffic(plan: Plan) -> list[list[Job]]:
 
 
 # -- one execution environment (a worker process) -------------------------------------------
-@dataclass
-class Outcome:
-    """What one invocation did, as the environment saw it."""
-
-    environment: int
-    warmup: bool
-    cold_start: bool
-    status: int
-    latency_ms: float
-    init_ms: float
-    db_queries: int
-    connections: dict[str, int]
-    tiers: dict[str, dict[str, Any]]
-
-
 class _ConnectionCounter:
     """Counts sockets this process connects, per tier, through the ``socket.connect`` audit
     event: the real number, whatever client library opened them."""
@@ -162,14 +146,14 @@ def run_environment(
     handler: Callable[[Any, Any], Any] | None = None
     for job in jobs:
         init_ms = 0.0
-        if handler is None:
+        before_db, before_connections = database.calls, dict(counter.counts)
+        if handler is None:  # the init phase: its connections count with the first invocation
             started = time.perf_counter()
             handler = importlib.import_module(HANDLERS[function]).lambda_handler
             init_ms = (time.perf_counter() - started) * 1000
         context = (
             events.plugin_warmup_context() if job.plugin_context else events.LambdaContext(function)
         )
-        before_db, before_connections = database.calls, dict(counter.counts)
         started = time.perf_counter()
         response = handler(job.event, context)
         latency_ms = (time.perf_counter() - started) * 1000
@@ -199,19 +183,6 @@ def run_environment(
 
 
 # -- the run -------------------------------------------------------------------------------
-@dataclass
-class Totals:
-    """Everything one function's fleet did with one tier stack."""
-
-    function: str
-    stack: list[str]
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    @property
-    def requests(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.warmup]
-
-
 class Progress:
     """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
 
@@ -326,129 +297,6 @@ def create_demo_table(environ: dict[str, str]) -> None:
     )
 
 
-# -- report --------------------------------------------------------------------------------
-def _percentile(values: Sequence[float], share: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    lines = []
-    for number, row in enumerate([headers, *rows]):
-        cells = [
-            str(cell).ljust(width) if index < 2 else str(cell).rjust(width)
-            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def summary_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
-    rows = []
-    for totals in all_totals:
-        requests = totals.requests
-        latencies = [o.latency_ms for o in requests]
-        spared = sum(1 for o in requests if o.db_queries == 0)
-        rows.append(
-            [
-                totals.function,
-                "+".join(totals.stack),
-                str(len(requests)),
-                str(len(totals.outcomes) - len(requests)),
-                str(sum(o.cold_start for o in totals.outcomes)),
-                f"{spared / len(requests):.1%}" if requests else "-",
-                f"{_percentile(latencies, 0.5):.2f}",
-                f"{_percentile(latencies, 0.95):.2f}",
-                str(sum(o.db_queries for o in totals.outcomes)),
-                str(sum(sum(o.connections.values()) for o in totals.outcomes)),
-            ]
-        )
-    return rows
-
-
-def tier_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
-    rows = []
-    for totals in all_totals:
-        for tier in totals.stack:
-            entries = [o.tiers[tier] for o in totals.outcomes if tier in o.tiers]
-            hits = sum(e["hits"] for e in entries)
-            misses = sum(e["misses"] for e in entries)
-            samples = [s for e in entries for s in e["latency_ms"]]
-            connections = sum(o.connections.get(tier, 0) for o in totals.outcomes)
-            rows.append(
-                [
-                    totals.function,
-                    TIER_LABELS.get(tier, tier),
-                    str(hits + misses),
-                    f"{hits / (hits + misses):.1%}" if hits + misses else "-",
-                    str(sum(e["promotions"] for e in entries)),
-                    f"{_percentile(samples, 0.5):.2f}" if samples else "-",
-                    f"{_percentile(samples, 0.95):.2f}" if samples else "-",
-                    str(sum(e["errors"] for e in entries)),
-                    str(connections),
-                ]
-            )
-    return rows
-
-
-def report(all_totals: Sequence[Totals], plan: Plan, tiers_used: list[str]) -> str:
-    cold = sum(o.init_ms for t in all_totals for o in t.outcomes if o.init_ms)
-    starts = sum(1 for t in all_totals for o in t.outcomes if o.init_ms)
-    summary = _table(
-        [
-            "function",
-            "tiers",
-            "requests",
-            "warm-ups",
-            "cold starts",
-            "hit rate",
-            "p50 ms",
-            "p95 ms",
-            "db queries",
-            "connections",
-        ],
-        summary_rows(all_totals),
-    )
-    per_tier = _table(
-        [
-            "function",
-            "tier",
-            "lookups",
-            "hit rate",
-            "promotions",
-            "p50 ms",
-            "p95 ms",
-            "errors",
-            "connections",
-        ],
-        tier_rows(all_totals),
-    )
-    return "\n".join(
-        [
-            "",
-            "Per function and tier stack (hit rate: requests that never reached the slow database;",
-            "latency: the handler's time per request, the cold-start import not included):",
-            "",
-            summary,
-            "",
-            "Per tier (lookups and hits counted by serverless_cache.metrics; latency per store",
-            "round trip, '-' for the in-process tier, which is not timed; connections: sockets"
-            " opened):",
-            "",
-            per_tier,
-            "",
-            f"Tiers used: {', '.join(TIER_LABELS.get(t, t) for t in tiers_used)}."
-            f" Cold starts took {cold / max(starts, 1):.0f} ms on average to import a handler.",
-        ]
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_project.fleet", description=__doc__)
     parser.add_argument("--short", action="store_true", help="a small run for CI (under a minute)")
@@ -485,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for stack in stacks
         for function in HANDLERS
     ]
-    print(report(all_totals, plan, tiers_used))
+    print(report(all_totals, tiers_used))
     return 0
 
 

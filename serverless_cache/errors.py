@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+#: The name to ``pip install``; the import package is ``serverless_cache`` (PyPI's
+#: ``serverless-cache`` is an unrelated project with the same top-level module).
+DISTRIBUTION = "lambda-tiered-cache"
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs an optional dependency group, for error messages."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
+
 
 class ServerlessCacheError(Exception):
     """Base class of every error this library raises on purpose."""

@@ -2,12 +2,14 @@
 
 Each tier declares a frozen dataclass of its options; :func:`parse_options` fills it from a
 mapping whose keys may be upper or lower case, and rejects unknown keys with a message that
-lists the known ones, so a typo fails at start-up instead of being silently ignored.
+lists the known ones (and the closest, for a typo), so a mistake fails at start-up instead of
+being silently ignored. Errors of values are prefixed with where the options came from.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,12 +37,18 @@ def parse_options(
         if name in ignore:
             continue
         if name not in owners:
-            known = ", ".join(sorted(n.upper() if str(raw_name).isupper() else n for n in owners))
+            spell = str.upper if str(raw_name).isupper() else str
+            close = difflib.get_close_matches(name, owners, n=1)
+            hint = f"did you mean {spell(close[0])!r}? " if close else ""
+            known = ", ".join(sorted(spell(n) for n in owners))
             raise ConfigurationError(
-                f"{where}: unknown option {raw_name!r}; known options: {known}"
+                f"{where}: unknown option {raw_name!r}; {hint}known options: {known}"
             )
         kwargs[owners[name]][name] = value
-    return [cls(**kw) for cls, kw in zip(settings_classes, kwargs, strict=True)]
+    try:
+        return [cls(**kw) for cls, kw in zip(settings_classes, kwargs, strict=True)]
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
 
 
 def require_int(
@@ -60,6 +68,7 @@ def require_int(
             f"option {name.upper()} must be an integer {bounds}"
             + (" or None" if optional else "")
             + f", got {value!r}"
+            + _number_hint(name, value)
         )
 
 
@@ -72,7 +81,17 @@ def require_number(name: str, value: Any, *, minimum: float = 0, optional: bool 
             f"option {name.upper()} must be a number >= {minimum}"
             + (" or None" if optional else "")
             + f", got {value!r}"
+            + _number_hint(name, value)
         )
+
+
+def _number_hint(name: str, value: Any) -> str:
+    """What to write instead of a string such as ``"32MB"`` or ``"1.5"``."""
+    if not isinstance(value, str):
+        return ""
+    if name.endswith("bytes"):
+        return " (a number of bytes, not a string: write 32 * 2**20 for 32 MiB)"
+    return " (a number, not a string: write 10 rather than '10')"
 
 
 def require_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypedDict
 
 import pytest
 
@@ -11,6 +12,9 @@ from serverless_cache import clock
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.metrics import TierStats
 from serverless_cache.resilience import CircuitBreaker, Fault, Guard, ResilienceSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class StoreDown(Exception):
@@ -25,10 +29,24 @@ class WrongType(Exception):
     """Stands in for an error reply from a healthy server."""
 
 
+FAULTS: dict[type[BaseException], Fault] = {
+    StoreDown: Fault.FAILED,
+    Dropped: Fault.DROPPED,
+    WrongType: Fault.ANSWERED,
+}
+
+
 def classify(exc: BaseException) -> Fault | None:
-    return {StoreDown: Fault.FAILED, Dropped: Fault.DROPPED, WrongType: Fault.ANSWERED}.get(
-        type(exc)
-    )
+    return FAULTS.get(type(exc))
+
+
+class Settings(TypedDict, total=False):
+    """The ResilienceSettings a test may override."""
+
+    fail_open: bool
+    breaker_threshold: int
+    breaker_cooldown: float
+    log_interval: float
 
 
 @pytest.fixture(autouse=True)
@@ -37,8 +55,10 @@ def real_clock() -> Iterator[None]:
     clock.reset()
 
 
-def guard(breaker: CircuitBreaker | None = None, **settings: object) -> Guard:
-    options = ResilienceSettings(**{"breaker_threshold": 2, "breaker_cooldown": 5.0, **settings})
+def guard(breaker: CircuitBreaker | None = None, **settings: Unpack[Settings]) -> Guard:
+    settings.setdefault("breaker_threshold", 2)
+    settings.setdefault("breaker_cooldown", 5.0)
+    options = ResilienceSettings(**settings)
     breaker = breaker or CircuitBreaker(options.breaker_threshold, options.breaker_cooldown)
     return Guard("test store", options, breaker, TierStats(), classify)
 

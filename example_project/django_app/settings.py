@@ -10,4 +10,13 @@ INSTALLED_APPS = ["serverless_cache.django"]
 MIDDLEWARE = ["serverless_cache.django.middleware.EdgeCacheMiddleware"]
 ROOT_URLCONF = "example_project.django_app.urls"
 DATABASES: dict[str, dict[str, str]] = {}
-CACHES = cache_config.django_caches()
+CACHES = {
+    "default": {
+        "BACKEND": "serverless_cache.django.ExecutionContextCache",
+        "LOCATION": "example-django",  # the in-process store's name
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 5_000},
+    }
+}
+# The demo's runs with Redis or DynamoDB (EXAMPLE_CACHE_TIERS) layer the cache above over them.
+CACHES = cache_config.django_caches(CACHES)

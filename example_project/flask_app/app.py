@@ -12,7 +12,13 @@ from example_project import cache_config, database
 from serverless_cache.flask import EdgeCache, edge_cache
 
 app = Flask(__name__)
-cache = Cache(app, config=cache_config.flask_config())
+CACHE_CONFIG = {
+    "CACHE_TYPE": "serverless_cache.flask.ExecutionContextCache",
+    "CACHE_DEFAULT_TIMEOUT": 300,
+    "CACHE_OPTIONS": {"name": "example-flask", "max_entries": 5_000},
+}
+# The demo's runs with Redis or DynamoDB (EXAMPLE_CACHE_TIERS) layer the cache above over them.
+cache = Cache(app, config=cache_config.flask_config(CACHE_CONFIG))
 EdgeCache(app)
 
 

@@ -8,7 +8,7 @@ an existing table is checked and its TTL setting completed, not recreated.
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +42,19 @@ class TableReport:
 
 
 def dynamodb_client(region_name: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 DynamoDB client for table management (default timeouts, not the cache's)."""
+    """A boto3 DynamoDB client for table management (default timeouts, not the cache's).
+
+    The region is ``region_name``, else ``AWS_REGION`` (what Lambda sets and the cache tier
+    reads), else boto3's own defaults (``AWS_DEFAULT_REGION``, the AWS config file).
+    """
     import boto3
     from botocore.exceptions import NoRegionError
 
     try:
         return boto3.session.Session().client(
-            "dynamodb", region_name=region_name, endpoint_url=endpoint_url
+            "dynamodb",
+            region_name=region_name or os.environ.get("AWS_REGION") or None,
+            endpoint_url=endpoint_url,
         )
     except NoRegionError:
         raise ConfigurationError("give a region (--region, REGION_NAME or AWS_REGION)") from None
@@ -200,23 +206,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Create the DynamoDB cache table (idempotent) and enable TTL on its expiry attribute, "
         "or print the equivalent CloudFormation/SAM resource."
     )
-    parser.add_argument("--table-name", default=DEFAULT_TABLE, help="default: %(default)s")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION / your AWS config)")
-    parser.add_argument("--endpoint-url", help="a local DynamoDB server, e.g. for tests")
-    parser.add_argument("--billing-mode", choices=BILLING_MODES, default="PAY_PER_REQUEST")
-    parser.add_argument("--read-capacity", type=int, default=5, help="PROVISIONED only")
-    parser.add_argument("--write-capacity", type=int, default=5, help="PROVISIONED only")
+    parser.add_argument("--table-name", default=DEFAULT_TABLE, help="the table to create")
+    parser.add_argument(
+        "--region", help="AWS region; when absent: AWS_REGION, AWS_DEFAULT_REGION, ~/.aws/config"
+    )
+    parser.add_argument(
+        "--endpoint-url", help="a DynamoDB server other than AWS's, e.g. a local one for tests"
+    )
+    parser.add_argument(
+        "--billing-mode",
+        choices=BILLING_MODES,
+        default="PAY_PER_REQUEST",
+        help="on-demand, or provisioned with the capacities below",
+    )
+    parser.add_argument(
+        "--read-capacity", type=int, default=5, help="read capacity units (PROVISIONED only)"
+    )
+    parser.add_argument(
+        "--write-capacity", type=int, default=5, help="write capacity units (PROVISIONED only)"
+    )
     parser.add_argument(
         "--print-template",
         nargs="?",
         const="yaml",
         choices=("yaml", "json"),
-        help="print the CloudFormation/SAM resource instead of calling AWS",
+        help="print the CloudFormation/SAM resource (yaml when no format is given) instead "
+        "of calling AWS",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``serverless-cache create-table``; 0 on success, 1 with a message on failure."""
+    """Run ``serverless-cache create-table``; failures are raised for the CLI to report."""
     if args.print_template:
         print(
             cloudformation_resource(
@@ -228,19 +248,13 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        report = create_table(
-            args.table_name,
-            region_name=args.region,
-            endpoint_url=args.endpoint_url,
-            billing_mode=args.billing_mode,
-            read_capacity=args.read_capacity,
-            write_capacity=args.write_capacity,
-        )
-    except (BotoCoreError, ClientError, ConfigurationError, TimeoutError) as exc:
-        print(f"create-table failed: {exc}", file=sys.stderr)
-        return 1
+    report = create_table(
+        args.table_name,
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
+        billing_mode=args.billing_mode,
+        read_capacity=args.read_capacity,
+        write_capacity=args.write_capacity,
+    )
     print(report)
     return 0

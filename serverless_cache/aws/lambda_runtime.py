@@ -6,15 +6,17 @@ handler) returns a handler that
 - answers warm-up events itself: Mangum raises RuntimeError and apig-wsgi KeyError on them
   (Zappa's keep-warm is first passed to Zappa, whose callback imports the app, and then the
   tiers are warmed: on its own it keeps the process alive but opens nothing);
-- on a warm-up and on the first invocation of an execution environment, warms every cache tier
-  the process has configured (Django's ``CACHES`` and every backend built so far), so the first
-  real request does not pay for connecting;
+- warms every cache tier the process has configured (Django's ``CACHES`` and every backend
+  built so far) when it is created, that is during Lambda's init phase while the handler module
+  is imported, and again on every warm-up ping; the tiers of different stores are warmed
+  concurrently. A real request never waits for warming: one that uses no cache pays nothing,
+  and a tier built later connects on its first use;
 - counts cold starts versus reuse of the execution context and flushes the cache metrics at
   the end of each invocation (:func:`serverless_cache.metrics.flush_invocation`).
 
 Under Lambda SnapStart (``snapshot_restore_py`` importable) an after-restore hook drops pooled
-connections and empties the in-process stores: a snapshot's sockets are dead, and its cached
-data is as old as the snapshot.
+connections, empties the in-process stores (a snapshot's sockets are dead, and its cached data
+is as old as the snapshot) and warms the tiers again, before the first invocation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -86,8 +89,9 @@ def is_warmup_event(
 
 # -- warming -------------------------------------------------------------------------------
 class RuntimeState:
-    """Per execution environment: whether the tiers have been warmed since start or restore
-    (a registry entry, so SnapStart's restore and the tests' reset start it over)."""
+    """Per execution environment: whether the tiers have been warmed (so that wrapping a second
+    handler in the same init phase does not warm them again). A registry entry, so SnapStart's
+    restore and the tests' reset start it over."""
 
     def __init__(self) -> None:
         self.warmed = False
@@ -134,9 +138,7 @@ def configured_tiers() -> list[Tier]:
     return tiers
 
 
-def warm_tiers() -> list[Tier]:
-    """Call ``warm()`` on every configured tier; a failing tier is logged, never raised."""
-    tiers = configured_tiers()
+def _warm(tiers: list[Tier]) -> None:
     for tier in tiers:
         try:
             tier.warm()
@@ -147,31 +149,58 @@ def warm_tiers() -> list[Tier]:
                 type(exc).__name__,
                 exc,
             )
+
+
+def warm_tiers() -> list[Tier]:
+    """Call ``warm()`` on every configured tier; a failing tier is logged, never raised.
+
+    Network tiers of different kinds (Redis, DynamoDB...) are warmed in parallel threads, so
+    warming costs the slowest store's round trip, not the sum; tiers of one kind, which may
+    share a client, are warmed one after the other so that they reuse its connection.
+    """
+    tiers = configured_tiers()
+    by_kind: dict[str, list[Tier]] = {}
+    for tier in tiers:
+        by_kind.setdefault("" if tier.in_process else tier.kind, []).append(tier)
+    _warm(by_kind.pop("", []))  # in-process tiers: nothing to wait for
+    threads = [
+        threading.Thread(target=_warm, args=(group,), name=f"serverless-cache-warm-{kind}")
+        for kind, group in by_kind.items()
+    ]
+    if len(threads) == 1:
+        _warm(next(iter(by_kind.values())))
+    else:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     _runtime().warmed = True
     return tiers
 
 
 # -- the handler wrapper -------------------------------------------------------------------
 def serverless_handler(
-    handler: Handler, *, warmup_markers: Iterable[Mapping[str, Any]] = ()
+    handler: Handler, *, warmup_markers: Iterable[Mapping[str, Any]] = (), warm: bool = True
 ) -> Handler:
     """Wrap a Lambda handler (Mangum, apig-wsgi, Zappa...) for warm-ups, warming and metrics.
 
-    A warm-up event is answered with ``{"warmup": True, "cold_start": ..., "tiers": [...]}``
-    without calling ``handler``. ``warmup_markers`` adds event shapes to recognise as pings.
+    Called at module level, as the examples do, it warms the configured tiers in Lambda's init
+    phase (``warm=False`` leaves them to connect on first use). A warm-up event is answered with
+    ``{"warmup": True, "cold_start": ..., "tiers": [...]}`` without calling ``handler``.
+    ``warmup_markers`` adds event shapes to recognise as pings.
     """
     markers = tuple(warmup_markers)
+    if warm and not _runtime().warmed:
+        warm_tiers()
 
     def lambda_handler(event: Any, context: Any) -> Any:
         warmup = is_warmup_event(event, context, markers=markers)
         reused = metrics.begin_invocation()
         try:
-            if warmup and _is_zappa_keep_warm(event):
-                _let_zappa_load_the_app(handler, event, context)
-            if warmup or not _runtime().warmed:
-                tiers = warm_tiers()
             if warmup:
-                kinds = sorted({tier.kind for tier in tiers})
+                if _is_zappa_keep_warm(event):
+                    _let_zappa_load_the_app(handler, event, context)
+                kinds = sorted({tier.kind for tier in warm_tiers()})
                 return {"warmup": True, "cold_start": not reused, "tiers": kinds}
             return handler(event, context)
         finally:
@@ -199,12 +228,14 @@ def _let_zappa_load_the_app(handler: Handler, event: Any, context: Any) -> None:
 
 # -- SnapStart -----------------------------------------------------------------------------
 def after_restore() -> None:
-    """Forget what the snapshot froze: pooled connections, L1 contents, the warm state.
+    """Forget what the snapshot froze (pooled connections, L1 contents), then warm again.
 
     In-process stores are emptied in place rather than replaced, so that backends built before
-    the snapshot and after the restore keep sharing one store.
+    the snapshot and after the restore keep sharing one store. Lambda runs this hook before
+    the restored environment's first invocation, so that request finds the tiers connected.
     """
     registry.restore()
+    warm_tiers()
 
 
 def _register_snapstart_hooks() -> bool:

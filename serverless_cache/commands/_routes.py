@@ -25,14 +25,27 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--urlconf", help="Django URLconf module to read instead of ROOT_URLCONF")
     parser.add_argument(
-        "--route", action="append", metavar="PATH", help="only this path (repeatable)"
+        "--pythonpath",
+        action="append",
+        metavar="DIR",
+        help="a directory to import the settings or app from (repeatable; the current "
+        "directory is always searched), as manage.py --pythonpath",
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        metavar="PATH",
+        help="only this path, in API Gateway form such as /articles/{pk} (repeatable; "
+        "default: every decorated route)",
     )
 
 
 def load_routes(args: argparse.Namespace) -> list[EdgeRoute]:
     """The decorated routes of the application named on the command line."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    for directory in [os.getcwd(), *reversed(args.pythonpath or [])]:
+        directory = os.path.abspath(directory)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
     if args.django:
         os.environ["DJANGO_SETTINGS_MODULE"] = args.django
         import django

@@ -16,12 +16,12 @@ HELP = "require authorization for cache invalidation on a deployed REST API stag
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--rest-api-id", required=True, help="the deployed REST API's id")
-    parser.add_argument("--stage", default="prod")
+    parser.add_argument("--stage", default="prod", help="name of the API Gateway stage")
     parser.add_argument(
         "--strategy",
         choices=UNAUTHORIZED_STRATEGIES,
         default="FAIL_WITH_403",
-        help="what an unauthorized max-age=0 request gets (default FAIL_WITH_403)",
+        help="what an unauthorized max-age=0 request gets",
     )
 
 

@@ -16,12 +16,17 @@ HELP = "print CloudFront cache policies (CloudFormation, or the API's CachePolic
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
-    parser.add_argument("--format", choices=FORMATS, default="yaml")
+    parser.add_argument("--format", choices=FORMATS, default="yaml", help="output format")
     parser.add_argument(
         "--prefix",
         help="policy name prefix (default: the stack name, so that stacks never collide)",
     )
-    parser.add_argument("--min-ttl", type=int, default=0, help="MinTTL (keep 0; see docs)")
+    parser.add_argument(
+        "--min-ttl",
+        type=int,
+        default=0,
+        help="MinTTL in seconds; keep 0, or CloudFront caches private and no-store responses",
+    )
     parser.add_argument(
         "--api-config",
         metavar="NAME",

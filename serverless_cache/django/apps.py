@@ -1,9 +1,8 @@
 """Django app config, so that ``serverless_cache.django`` can be in INSTALLED_APPS."""
 
 from django.apps import AppConfig
-from django.core import checks
 
-from serverless_cache.django.checks import check_cache_page_order, check_edge_middleware
+from serverless_cache.django.checks import register_checks
 
 
 class ServerlessCacheConfig(AppConfig):
@@ -12,5 +11,4 @@ class ServerlessCacheConfig(AppConfig):
     verbose_name = "serverless-cache"
 
     def ready(self) -> None:
-        checks.register(check_edge_middleware, checks.Tags.security)
-        checks.register(check_cache_page_order, checks.Tags.security)
+        register_checks()

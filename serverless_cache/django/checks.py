@@ -1,5 +1,7 @@
-"""System checks of the edge safety rule.
+"""System checks: CACHES builds, and the edge safety rule's middleware and decorator order.
 
+E001: a cache alias whose options are wrong is reported as an error naming the alias and the
+option, instead of a traceback from the first code that builds it.
 W001/W002: the ``edge_cache`` decorator runs before the session and CSRF middleware set their
 cookies; it predicts what they will do, but only EdgeCacheMiddleware, placed first, sees every
 cookie that is really sent (for instance one set by a third-party middleware).
@@ -8,14 +10,22 @@ W003: ``edge_cache`` must be inside ``cache_page``, not outside it.
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core import checks
+from django.core.cache import caches
 from django.core.checks import CheckMessage
+from django.core.checks import Error as CheckError
 from django.core.checks import Warning as CheckWarning
+
+from serverless_cache.errors import ConfigurationError
+
+Check = Callable[..., list[CheckMessage]]
 
 EDGE_MIDDLEWARE = "serverless_cache.django.middleware.EdgeCacheMiddleware"
 #: Middleware that set cookies after the view has returned.
@@ -24,6 +34,53 @@ COOKIE_MIDDLEWARE = (
     "django.middleware.csrf.CsrfViewMiddleware",
 )
 HINT = f"Put {EDGE_MIDDLEWARE!r} first in MIDDLEWARE."
+
+
+def check_caches(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Build every alias of CACHES; a ConfigurationError becomes an error naming the alias."""
+    errors: list[CheckMessage] = []
+    for alias in getattr(settings, "CACHES", None) or {}:
+        try:
+            caches[alias]
+        except ConfigurationError as exc:
+            errors.append(
+                CheckError(str(exc), obj=f"CACHES[{alias!r}]", id="serverless_cache.E001")
+            )
+    return errors
+
+
+def _leaving_bad_aliases_to_check_caches(check: Check) -> Check:
+    """A Django cache check that gives way when a cache cannot be built: Django's own checks
+    build every alias and would end ``manage.py check`` with a traceback before
+    :func:`check_caches` reports the same problem with its alias."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> list[CheckMessage]:
+        try:
+            return check(*args, **kwargs)
+        except ConfigurationError:
+            return []  # check_caches reports it
+
+    return wrapper
+
+
+def register_checks() -> None:
+    """Register this app's checks (from its ``ready``) and make Django's cache checks give way."""
+    checks.register(check_caches, checks.Tags.caches)
+    checks.register(check_edge_middleware, checks.Tags.security)
+    checks.register(check_cache_page_order, checks.Tags.security)
+    registry = checks.registry.registry
+    for deploy, registered in (
+        (False, registry.registered_checks),
+        (True, registry.deployment_checks),
+    ):
+        for check in list(registered):
+            ours = hasattr(check, "__wrapped__")  # wrapped already (ready() ran before)
+            if getattr(check, "__module__", "") == "django.core.checks.caches" and not ours:
+                registered.discard(check)
+                registry.register(
+                    _leaving_bad_aliases_to_check_caches(check), *check.tags, deploy=deploy
+                )
 
 
 def check_cache_page_order(

@@ -200,7 +200,7 @@ class Tier(ABC):
     def _ttl(self, key: str) -> float | None:
         """Seconds left; None if it never expires, 0.0 if absent."""
 
-    def _has(self, key: str) -> bool:
+    def _has(self, key: str) -> bool | None:
         return bool(self._get_many([key]))
 
     @abstractmethod
@@ -256,7 +256,11 @@ class Tier(ABC):
 
     def has(self, key: str) -> bool:
         """Whether ``key`` is present and unexpired."""
-        return self._run("has", lambda: self._has(key), False)
+        return bool(self.present(key))
+
+    def present(self, key: str) -> bool | None:
+        """Like :meth:`has`, but None when the store could not be asked."""
+        return self._run("has", lambda: self._has(key), None)
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
@@ -296,7 +300,7 @@ class Tier(ABC):
         """
         ttl = expiry(ttl)
         if ttl is not None and ttl <= 0:
-            return not self._run("add", lambda: self._has(key), True)
+            return self.present(key) is False
         encoded = self._encode(key, value)
         token = os.urandom(12)
         added = self._run(
@@ -310,20 +314,24 @@ class Tier(ABC):
 
     def delete(self, key: str) -> bool:
         """Remove ``key`` (and its stale copy, with STALE_TTL); True if it was present."""
-        self.stats.deletes += 1
         if self.stampede.stale_ttl > 0:
-            self._run("delete", lambda: self._delete_many([key + STALE_SUFFIX]), 0)
-        return self._run("delete", lambda: self._delete_many([key]) > 0, False)
+            self.remove([key + STALE_SUFFIX])
+        return self.remove([key]) > 0
 
     def delete_many(self, keys: Sequence[str]) -> bool:
         """Remove the keys; False only when the store could not be asked."""
         unique = list(dict.fromkeys(keys))
         if not unique:
             return True
-        self.stats.deletes += len(unique)
         if self.stampede.stale_ttl > 0:
             unique += [key + STALE_SUFFIX for key in unique]
-        return self._run("delete_many", lambda: self._delete_many(unique) >= 0, False)
+        return self.remove(unique) >= 0
+
+    def remove(self, keys: Sequence[str]) -> int:
+        """Remove the (unique) keys: how many were present, -1 if the store could not be asked
+        (a tier that cannot tell answers ``len(keys)``)."""
+        self.stats.deletes += len(keys)
+        return self._run("delete", lambda: self._delete_many(keys), -1)
 
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
         """Add ``delta`` atomically and return the new value; expiry is unchanged.
@@ -348,7 +356,7 @@ class Tier(ABC):
         """Give ``key`` a new ttl; False if it is absent. ``ttl <= 0`` removes it."""
         ttl = expiry(ttl)
         if ttl is not None and ttl <= 0:
-            return self._run("touch", lambda: self._delete_many([key]) > 0, False)
+            return self.remove([key]) > 0
         return self._run("touch", lambda: self._touch(key, ttl), False)
 
     def clear(self) -> bool:

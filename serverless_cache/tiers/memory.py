@@ -294,7 +294,15 @@ class MemoryTier(Tier):
             return True
 
     def _clear(self) -> bool:
-        self.store.clear()
+        """The whole store without a key prefix, else the keys under it (a store may be shared
+        by caches of several prefixes)."""
+        if not self.key_prefix:
+            self.store.clear()
+            return True
+        store, prefix = self.store, self.key_prefix
+        with store.lock:
+            for key in [key for key in list(store.data) if key.startswith(prefix)]:
+                store.remove_locked(key)
         return True
 
     # -- the hot path, written out for speed (same rules as Tier.get and Tier.set) ---------

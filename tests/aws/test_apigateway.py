@@ -97,7 +97,7 @@ def test_resource_paths_and_ttls() -> None:
     route = EdgeRoute("/a", "a", CachePolicy(public=True, s_maxage=7200, stage_cache=True))
     with pytest.warns(EdgeConfigWarning, match="7200s exceeds .* clamped to 3600s"):
         assert cache_ttl(route) == 3600
-    every_query = CachePolicy(max_age=9, query_strings="*", stage_cache=True)
+    every_query = CachePolicy(max_age=9, query_strings=("*",), stage_cache=True)
     with pytest.warns(EdgeConfigWarning, match="all query strings"):
         assert cache_ttl(EdgeRoute("/a", "a", every_query)) == 0
 
@@ -113,7 +113,7 @@ def test_cache_key_parameters() -> None:
         "method.request.header.X-Tenant",
     ]
     with pytest.warns(EdgeConfigWarning, match="whole Cookie header"):
-        cookies = cache_key_parameters(EdgeRoute("/b", "b", CachePolicy(max_age=1, cookies="c")))
+        cookies = cache_key_parameters(EdgeRoute("/b", "b", CachePolicy(max_age=1, cookies=("c",))))
     assert cookies == ["method.request.header.Cookie"]
 
 

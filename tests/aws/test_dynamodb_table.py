@@ -96,5 +96,8 @@ def test_console_command_reports_failures(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    assert dynamodb_table.run(parse("--endpoint-url", "http://127.0.0.1:9")) == 1
-    assert "create-table failed: Could not connect" in capsys.readouterr().err
+    assert cli.main(["create-table", "--endpoint-url", "http://127.0.0.1:9"]) == 1
+    assert capsys.readouterr().err == (
+        "serverless-cache create-table: error: EndpointConnectionError: Could not connect to "
+        'the endpoint URL: "http://127.0.0.1:9/"\n'
+    )

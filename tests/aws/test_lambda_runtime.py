@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
+import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from django.core.signals import request_started as django_request_started
@@ -17,6 +19,9 @@ from serverless_cache.codec import Codec
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.memory import MemorySettings, MemoryTier
 from tests.tiers.build import SHARED, layered_tier
+
+if TYPE_CHECKING:
+    from mangum.types import LambdaContext as MangumContext
 
 Handler = Callable[[Any, Any], Any]
 HTTP_SHAPES = {
@@ -49,10 +54,12 @@ def test_each_test_starts_as_a_fresh_execution_environment() -> None:
 @pytest.fixture
 def django_handler(settings: Any) -> Handler:
     settings.ROOT_URLCONF = "example_project.django_app.urls"
-    settings.CACHES = cache_config.django_caches()
+    from example_project.django_app import settings as example_settings
+
+    settings.CACHES = example_settings.CACHES
     from example_project.django_app.handler import lambda_handler
 
-    return lambda_handler  # type: ignore[no-any-return]
+    return lambda_handler
 
 
 @pytest.fixture
@@ -61,7 +68,7 @@ def flask_handler() -> Handler:
     from example_project.flask_app.handler import lambda_handler
 
     cache.init_app(app)  # a backend on this test's registry, as in a new environment
-    return lambda_handler  # type: ignore[no-any-return]
+    return lambda_handler
 
 
 @pytest.fixture(params=["django", "flask"])
@@ -163,12 +170,52 @@ def test_warmup_builds_django_caches(django_handler: Handler) -> None:
     ]
 
 
-def test_first_invocation_warms_once(app_handler: tuple[str, Handler]) -> None:
+def test_tiers_are_warmed_at_init_and_never_inside_a_request() -> None:
+    configured = WarmRecordingTier()
+    handler = serverless_handler(lambda event, context: "served")  # the handler module's import
+    assert configured.warm_calls == 1
+    built_later = WarmRecordingTier()
+    for _ in range(3):
+        assert handler(events.apigw_v2("/products/1"), events.LambdaContext()) == "served"
+    assert (configured.warm_calls, built_later.warm_calls) == (1, 0)  # connects on first use
+    handler(events.WARMUP_EVENTS["warmup-flag"], events.LambdaContext())
+    assert (configured.warm_calls, built_later.warm_calls) == (2, 1)
+
+
+def test_real_handlers_do_not_warm_inside_requests(app_handler: tuple[str, Handler]) -> None:
     _, handler = app_handler
     recording = WarmRecordingTier()
     for _ in range(3):
         assert handler(events.apigw_v2("/products/1"), events.LambdaContext())["statusCode"] == 200
-    assert recording.warm_calls == 1
+    assert recording.warm_calls == 0
+
+
+def test_warm_false_leaves_the_tiers_to_their_first_use() -> None:
+    recording = WarmRecordingTier()
+    serverless_handler(lambda event, context: "served", warm=False)
+    assert recording.warm_calls == 0
+
+
+def test_stores_of_different_kinds_are_warmed_concurrently() -> None:
+    both_waiting = threading.Barrier(2, timeout=30)
+
+    class Network(WarmRecordingTier):
+        blocking = True
+
+        def warm(self) -> None:
+            both_waiting.wait()  # returns only when the other kind is being warmed too
+            self.warm_calls += 1
+
+    class RedisLike(Network):
+        kind = "redis-like"
+
+    class DynamoLike(Network):
+        kind = "dynamo-like"
+
+    redis_like, dynamo_like = RedisLike(), DynamoLike()
+    warm_tiers()
+    assert (redis_like.warm_calls, dynamo_like.warm_calls) == (1, 1)
+    assert not both_waiting.broken
 
 
 def test_a_failing_tier_does_not_break_warmup() -> None:
@@ -259,7 +306,7 @@ def test_snapstart_after_restore_hook_drops_connections_and_l1(flask_handler: Ha
     from snapshot_restore_py import get_after_restore
 
     assert lambda_runtime.SNAPSTART_HOOKS_REGISTERED
-    hooks = [func for func, _, _ in get_after_restore()]  # type: ignore[attr-defined]
+    hooks = [func for func, _, _ in get_after_restore()]
     assert lambda_runtime.after_restore in hooks
 
     class Pool:
@@ -277,6 +324,7 @@ def test_snapstart_after_restore_hook_drops_connections_and_l1(flask_handler: Ha
         func(*args, **kwargs)
 
     assert pool.closed and "redis" not in registry.kinds()
+    assert recording.warm_calls == 1  # warmed again by the hook, before any invocation
     flask_handler(events.apigw_v2("/products/5"), events.LambdaContext())
     report = metrics.last_report()
     assert report is not None and report["cold_start"] is True
@@ -294,38 +342,45 @@ def test_the_unwrapped_adapters_crash_on_warmups(django_handler: Handler) -> Non
 
     ping = events.WARMUP_EVENTS["warmup-flag"]
     with pytest.raises(RuntimeError):
-        Mangum(application, lifespan="off")(ping, events.LambdaContext())
+        # example_project's context (read-only ARN, no log names) misses Mangum's protocol
+        context = cast("MangumContext", events.LambdaContext())
+        Mangum(application, lifespan="off")(ping, context)
     with pytest.raises(KeyError):
         make_lambda_handler(app)(ping, events.LambdaContext())
 
 
 def test_zappa_keep_warm_reaches_zappa_first_then_warms() -> None:
     seen: list[Any] = []
-    recording = WarmRecordingTier()
+    built: list[WarmRecordingTier] = []
 
     def zappa_handler(event: Any, context: Any) -> None:
         seen.append(event)  # Zappa's own handler imports the app on its keep-warm callback
-        assert recording.warm_calls == 0
+        built.append(WarmRecordingTier())  # ...which builds the app's cache backends
 
+    handler = serverless_handler(zappa_handler)  # init phase: Zappa has imported no app yet
     event = events.WARMUP_EVENTS["zappa-keep-warm"]
-    response = serverless_handler(zappa_handler)(event, events.LambdaContext())
+    response = handler(event, events.LambdaContext())
     assert response["warmup"] is True
     assert seen == [event]
-    assert recording.warm_calls == 1
+    assert [tier.warm_calls for tier in built] == [1]  # warmed after Zappa built it
 
 
-def test_an_unbuildable_cache_alias_does_not_break_invocations() -> None:
+def test_an_unbuildable_cache_alias_does_not_break_init_or_invocations(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from django.test import override_settings
 
     caches_setting = {
         "default": {"BACKEND": "serverless_cache.django.ExecutionContextCache"},
         "broken": {"BACKEND": "django.core.cache.backends.memcached.NoSuchCache"},
     }
-    handler = serverless_handler(lambda event, context: "served")
-    with override_settings(CACHES=caches_setting):
+    with override_settings(CACHES=caches_setting), caplog.at_level(logging.WARNING):
+        handler = serverless_handler(lambda event, context: "served")
         for _ in range(2):
             assert handler(events.apigw_v2("/products/1"), events.LambdaContext()) == "served"
         assert lambda_runtime._runtime().warmed
+        assert handler(events.WARMUP_EVENTS["warmup-flag"], events.LambdaContext())["warmup"]
+    assert caplog.text.count("cache 'broken' could not be built for warming") == 2  # init, ping
 
 
 def test_after_restore_keeps_layered_state_and_rereads_the_epoch() -> None:

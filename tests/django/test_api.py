@@ -327,11 +327,12 @@ def test_cache_middleware_caches_whole_responses(backend: dict[str, Any]) -> Non
 
 def test_batch_calls_validate_every_key(make_cache: CacheFactory) -> None:
     cache = make_cache()
-    for call in (
+    calls: tuple[Callable[[], object], ...] = (
         lambda: cache.get_many(["fine", "has space"]),
         lambda: cache.set_many({"fine": 1, "x" * 300: 2}),
         lambda: cache.delete_many(["fine", "ctrl\x01char"]),
-    ):
+    )
+    for call in calls:
         with pytest.warns(CacheKeyWarning):
             call()
 

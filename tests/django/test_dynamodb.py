@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from serverless_cache.django import DynamoDBCache
+from serverless_cache.tiers.dynamodb import DynamoDBTier
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB
 
 
@@ -31,7 +32,7 @@ def cache(dynamodb_server: LocalDynamoDB, dynamodb_table: str) -> Any:
 
 
 def test_backend_is_the_dynamodb_tier(cache: Any, dynamodb_table: str) -> None:
-    assert isinstance(cache, DynamoDBCache)
+    assert isinstance(cache, DynamoDBCache) and isinstance(cache.tier, DynamoDBTier)
     assert cache.tier.table == dynamodb_table and cache.tier.key_prefix == "site:"
 
 

@@ -123,7 +123,7 @@ def session_cookie() -> str:
 def send(transport: str, path: str, method: str, headers: dict[str, str]) -> Answer:
     if transport == "client":
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-        response = Client().generic(method, path, **meta)  # type: ignore[arg-type]
+        response = Client().generic(method, path, **meta)
         found: dict[str, list[str]] = {}
         for name, value in response.items():
             found.setdefault(name.lower(), []).append(value)

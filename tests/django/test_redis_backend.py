@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from serverless_cache.django import RedisCache
 from serverless_cache.errors import CacheUnavailableError
+from tests.fixtures.lambda_events import LambdaContext
 from tests.fixtures.redis_servers import RedisCluster, RedisServer
 from tests.tiers.redis_helpers import client_connections
 
@@ -196,22 +197,13 @@ def test_mangum_asgi_app_uses_one_connection_for_50_invocations(
         handler = Mangum(get_asgi_application(), lifespan="off")
         counts = []
         for invocation in range(50):
-            response = handler(_http_api_event("/visits/", invocation), _LambdaContext())
+            response = handler(_http_api_event("/visits/", invocation), LambdaContext())
             assert response["statusCode"] == 200, response
             counts.append(json.loads(response["body"])["count"])
     assert counts == list(range(1, 51))
     assert client_connections(admin) == 1
     opened = int(admin.info("stats")["total_connections_received"]) - opened_before
     assert opened == 1
-
-
-class _LambdaContext:
-    function_name = "tests"
-    aws_request_id = "request"
-    memory_limit_in_mb = 128
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def _http_api_event(path: str, invocation: int) -> dict[str, Any]:

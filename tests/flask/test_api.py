@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask_caching import Cache
 
-from serverless_cache.flask import TierCache
 from tests.fixtures.dynamodb_servers import REGION, table_on
+from tests.flask.backend import backend_of
 
 CacheFactory = Callable[..., tuple[Flask, Cache]]
 
@@ -122,8 +122,10 @@ def test_timeout_zero_never_expires_and_negative_expires_now(make_cache: CacheFa
         cache.set("forever", 1, timeout=0)
         cache.set("gone", 1, timeout=-1)
         cache.set("default", 1)
-        assert cache.cache.tier.ttl(cache.cache.key_prefix + "forever") is None
-        assert 98 < cache.cache.tier.ttl(cache.cache.key_prefix + "default") <= 101
+        tier, prefix = backend_of(cache).tier, backend_of(cache).key_prefix
+        assert tier.ttl(prefix + "forever") is None
+        default = tier.ttl(prefix + "default")
+        assert default is not None and 98 < default <= 101
         assert cache.get("gone") is None
 
 
@@ -136,14 +138,13 @@ def test_key_prefix_isolates_apps_on_one_store(
         a.set("k", "from a")
     with app_b.app_context():
         assert b.get("k") is None
-        b_tier = cast(TierCache, b.cache).tier
         if _on_memcached(request):
             # Each prefix is a namespace of its own there (clear() bumps its generation).
-            assert b_tier.get("a_k") is None
+            assert backend_of(b).tier.get("a_k") is None
         else:
-            assert b_tier.get("a_k") == "from a"
+            assert backend_of(b).tier.get("a_k") == "from a"
     with app_a.app_context():
-        assert cast(TierCache, a.cache).tier.get("a_k") == "from a"
+        assert backend_of(a).tier.get("a_k") == "from a"
 
 
 def test_cached_view_and_memoize(make_cache: CacheFactory) -> None:

@@ -9,7 +9,9 @@ from flask import Flask
 from flask_caching import Cache
 
 from serverless_cache.flask import DynamoDBCache
+from serverless_cache.tiers.dynamodb import DynamoDBTier
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB
+from tests.flask.backend import backend_of
 
 
 def make_cache(server: LocalDynamoDB, table: str, prefix: str) -> Any:
@@ -30,7 +32,7 @@ def cache(dynamodb_server: LocalDynamoDB, dynamodb_table: str) -> Any:
 
 def test_backend(cache: Any, dynamodb_table: str) -> None:
     backend = cache.cache
-    assert isinstance(backend, DynamoDBCache)
+    assert isinstance(backend, DynamoDBCache) and isinstance(backend.tier, DynamoDBTier)
     assert backend.tier.table == dynamodb_table and backend.tier.key_prefix == "flask_"
 
 
@@ -83,5 +85,5 @@ def test_key_prefix_argument_is_what_clear_uses(
         CACHE_KEY_PREFIX="config_",
         CACHE_OPTIONS={**options, "key_prefix": "kwarg_"},
     )
-    backend = Cache(app).cache
+    backend = backend_of(Cache(app))
     assert backend.key_prefix == "kwarg_" and backend.tier.key_prefix == "kwarg_"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
 from flask_caching import Cache
 
+from serverless_cache.tiers.memory import MemoryTier
+from tests.flask.backend import backend_of
 from tests.tiers.build import memory
 
 BACKEND = "serverless_cache.flask.ExecutionContextCache"
@@ -18,6 +20,11 @@ def make_cache(**config: Any) -> tuple[Flask, Cache]:
     app = Flask(__name__)
     app.config.update({"CACHE_TYPE": BACKEND, **config})
     return app, Cache(app)
+
+
+def memory_tier(cache: Cache) -> MemoryTier:
+    """The tier of an ExecutionContextCache (``TierCache.tier`` is typed as any Tier)."""
+    return cast(MemoryTier, backend_of(cache).tier)
 
 
 def test_backend_is_created_through_the_factory() -> None:
@@ -34,10 +41,9 @@ def test_timeout_expires() -> None:
     app, cache = make_cache()
     with app.app_context():
         cache.set("k", 1, timeout=1)
-        entry = cache.cache.tier.store.data[cache.cache.key_prefix + "k"]
-        cache.cache.tier.store.data[cache.cache.key_prefix + "k"] = entry._replace(
-            expires_at=time.time() - 0.001
-        )
+        data, key = memory_tier(cache).store.data, backend_of(cache).key_prefix + "k"
+        entry = data[key]
+        data[key] = entry._replace(expires_at=time.time() - 0.001)
         assert cache.get("k") is None
 
 
@@ -46,7 +52,7 @@ def test_threshold_bounds_the_store() -> None:
     with app.app_context():
         for i in range(30):
             cache.set(f"k{i}", i)
-        assert len(cache.cache.tier.store.data) <= 10
+        assert len(memory_tier(cache).store.data) <= 10
         assert cache.get("k29") == 29
 
 
@@ -55,8 +61,8 @@ def test_cache_options_reach_the_tier() -> None:
 
     app, cache = make_cache(CACHE_OPTIONS={"name": "opts", "max_bytes": 5_000, "SIGNING_KEY": "s"})
     with app.app_context():
-        assert cache.cache.tier.limits.max_bytes == 5_000
-        assert cache.cache.tier.codec.settings.signing_key == "s"
+        assert memory_tier(cache).limits.max_bytes == 5_000
+        assert memory_tier(cache).codec.settings.signing_key == "s"
     with pytest.raises(ConfigurationError, match=r"max_byts.*max_bytes"):
         make_cache(CACHE_OPTIONS={"max_byts": 1})
 

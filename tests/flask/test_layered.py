@@ -77,7 +77,7 @@ def test_bad_tiers_are_a_clear_error() -> None:
 
 
 def test_two_apps_with_the_default_name_and_other_prefixes_keep_their_own_l1() -> None:
-    caches = []
+    caches: list[tuple[LayeredCache, LayeredTier]] = []
     for prefix in ("one_", "two_"):
         app = Flask(__name__)
         app.config.update(
@@ -87,11 +87,11 @@ def test_two_apps_with_the_default_name_and_other_prefixes_keep_their_own_l1() -
         )
         backend = Cache(app).cache
         assert isinstance(backend, LayeredCache) and isinstance(backend.tier, LayeredTier)
-        caches.append(backend)
-    one, two = caches
+        caches.append((backend, backend.tier))
+    (one, one_tier), (two, _) = caches
     one.get("warm-up")  # the first read of the epoch empties L1
     two.get("warm-up")
     assert one.set("k", "v") is True
     two.get("other")
     one.get("other")
-    assert one.tier.first.get("one_k") == "v"
+    assert one_tier.first.get("one_k") == "v"

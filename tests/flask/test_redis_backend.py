@@ -12,6 +12,7 @@ from serverless_cache import registry
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.flask import RedisCache
 from tests.fixtures.redis_servers import RedisServer
+from tests.flask.backend import backend_of
 
 
 def make_cache(**config: Any) -> tuple[Flask, Cache]:
@@ -69,7 +70,7 @@ def test_flask_host_port_config_and_options(redis_server: RedisServer, redis_url
     with app.app_context():
         cache.set("k", [1, 2])
         assert cache.get("k") == [1, 2]
-    assert redis_server.client(db=2).exists(cache.cache.key_prefix + "k") == 1
+    assert redis_server.client(db=2).exists(backend_of(cache).key_prefix + "k") == 1
 
 
 def test_flask_unreachable_store_fails_open(closed_port: int) -> None:

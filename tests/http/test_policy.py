@@ -79,7 +79,7 @@ def test_rendering_has_a_fixed_order_and_spelling() -> None:
         stale_if_error=86400,
         public=True,
         must_revalidate=True,
-        vary=["Accept-Language", "accept-language", "Origin"],
+        vary=("Accept-Language", "accept-language", "Origin"),
     )
     assert policy.cache_control == (
         "public, must-revalidate, max-age=60, s-maxage=300, "

@@ -48,6 +48,11 @@ def test_an_unescaped_password_never_reaches_the_error(location: str) -> None:
     assert "ss-word" not in str(raised.value)
 
 
+def test_a_location_without_a_scheme_is_shown_as_written_with_the_fix() -> None:
+    with pytest.raises(ConfigurationError, match=r"'127.0.0.1:6401' \(did you mean 'redis://"):
+        redis_tier("127.0.0.1:6401")  # was: shown as '://127.0.0.1:6401'
+
+
 def test_a_dynamodb_endpoint_typo_or_no_region_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:

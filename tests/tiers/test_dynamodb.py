@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,7 +19,12 @@ from serverless_cache.tiers.dynamodb import CHUNK_MARK, DynamoDBTier, TableMissi
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB, RequestLog, make_table
 from tests.tiers.build import dynamodb
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
 Factory = Callable[..., DynamoDBTier]
+#: An item as the DynamoDB client writes it.
+Item = dict[str, "AttributeValueTypeDef"]
 
 
 @pytest.fixture
@@ -45,7 +50,7 @@ def raw_item(tier: DynamoDBTier, key: str) -> dict[str, Any] | None:
     response = tier.client.get_item(
         TableName=tier.table, Key={"k": {"S": key}}, ConsistentRead=True
     )
-    return response.get("Item")  # type: ignore[no-any-return]
+    return response.get("Item")
 
 
 def stored_keys(tier: DynamoDBTier) -> set[str]:
@@ -210,10 +215,11 @@ def test_get_entries_gives_expiry(tier: DynamoDBTier) -> None:
 
 # -- expiry that DynamoDB has not enforced yet --------------------------------------------------
 def test_item_past_its_ttl_but_still_stored_is_absent(tier: DynamoDBTier) -> None:
-    expired = {"x": {"N": f"{time.time() - 10:.3f}"}, "e": {"N": str(int(time.time()) - 10)}}
-    value = {"B": tier.codec.dumps("stale")}
-    for key, attributes in (("app:v", {"v": value}), ("app:n", {"n": {"N": "5"}})):
-        item = {"k": {"S": key}, **expired, **attributes}
+    expired: Item = {"x": {"N": f"{time.time() - 10:.3f}"}, "e": {"N": str(int(time.time()) - 10)}}
+    value: AttributeValueTypeDef = {"B": tier.codec.dumps("stale")}
+    stored: list[tuple[str, Item]] = [("app:v", {"v": value}), ("app:n", {"n": {"N": "5"}})]
+    for key, attributes in stored:
+        item: Item = {"k": {"S": key}, **expired, **attributes}
         tier.client.put_item(TableName=tier.table, Item=item)
         assert raw_item(tier, key) is not None  # still there: DynamoDB deletes late
     assert tier.get("app:v", "miss") == "miss"
@@ -326,6 +332,7 @@ def test_chunk_of_another_write_reads_as_a_miss(tier: DynamoDBTier) -> None:
     """A torn overwrite (new chunks, old manifest) is a miss, never a mix of two values."""
     tier.set("app:big", os.urandom(1_000_000), None)
     old_manifest = raw_item(tier, "app:big")
+    assert old_manifest is not None
     tier.set("app:big", os.urandom(1_000_000), None)
     tier.client.put_item(TableName=tier.table, Item=old_manifest)
     assert tier.get("app:big", "miss") == "miss"

@@ -585,12 +585,15 @@ def test_caches_with_the_same_configuration_share_their_state() -> None:
 
 def test_reprs_of_the_settings_hide_secrets() -> None:
     secrets = ["hunter2", "pw-secret", "sign-secret", "aws-secret"]
-    raw = {
+    raw: dict[str, Any] = {
         "TIER": "redis",
         "LOCATION": "redis://user:hunter2@cache.example:6379/0",
         "OPTIONS": {"PASSWORD": "pw-secret", "SIGNING_KEY": "sign-secret"},
     }
-    dynamo = {"TIER": "dynamodb", "OPTIONS": {"AWS_SECRET_ACCESS_KEY": "aws-secret"}}
+    dynamo: dict[str, Any] = {
+        "TIER": "dynamodb",
+        "OPTIONS": {"AWS_SECRET_ACCESS_KEY": "aws-secret"},
+    }
     specs = [
         TierSpec(tier="redis", location=raw["LOCATION"], options=raw["OPTIONS"]),
         TierSpec(
@@ -598,7 +601,7 @@ def test_reprs_of_the_settings_hide_secrets() -> None:
             location="redis://:hunter2@a:6379,rediss://:hunter2@b:6380",
             options=dynamo["OPTIONS"],
         ),
-        TierSpec(tier="redis", location=["redis://:hunter2@a:6379"]),  # type: ignore[arg-type]
+        TierSpec(tier="redis", location=["redis://:hunter2@a:6379"]),
     ]
     settings = LayeredSettings(tiers=[{"TIER": "memory"}, raw, dynamo])
     for text in [*map(repr, specs), *map(str, specs), repr(settings), str(settings)]:

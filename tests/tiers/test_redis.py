@@ -405,7 +405,7 @@ def _check_fail_open(tier: RedisTier, attempts: Callable[[], int]) -> None:
     reaching the store (``attempts()`` counts the connections the store saw)."""
     assert tier.get("k", "miss") == "miss"
     before = attempts()
-    for call, expected in [
+    calls: list[tuple[Callable[[], object], object]] = [
         (lambda: tier.get("k", "miss"), "miss"),
         (lambda: tier.get_many(["a", "b"]), {}),
         (lambda: tier.set("k", 1, None), False),
@@ -418,7 +418,8 @@ def _check_fail_open(tier: RedisTier, attempts: Callable[[], int]) -> None:
         (lambda: tier.clear(), False),
         (lambda: tier.get_entries(["k"]), {}),
         (lambda: list(tier.iter_keys("*")), []),
-    ]:
+    ]
+    for call, expected in calls:
         assert call() == expected
     with pytest.raises(CacheUnavailableError):
         tier.incr("k")

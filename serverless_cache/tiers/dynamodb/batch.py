@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from serverless_cache.tiers.dynamodb.items import KEY, Item, written_key
@@ -81,3 +82,35 @@ def puts(owner: str, items: Sequence[Item]) -> list[tuple[str, dict[str, Any]]]:
 
 def deletes(owner: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     return [(owner, {"DeleteRequest": {"Key": {KEY: {"S": key}}}}) for key in keys]
+
+
+def delete_prefix(
+    request: Request, table: str, prefix: str, segments: int, page_size: int | None
+) -> bool:
+    """Scan ``table`` (keys only, ``segments`` in parallel) and delete the items under
+    ``prefix`` (every item without one); False if some could not be deleted."""
+    scan: dict[str, Any] = {"TableName": table, "ProjectionExpression": KEY}
+    scan["TotalSegments"] = segments
+    if prefix:
+        scan["FilterExpression"] = f"begins_with({KEY}, :prefix)"
+        scan["ExpressionAttributeValues"] = {":prefix": {"S": prefix}}
+    if page_size:
+        scan["Limit"] = page_size
+
+    def clear_segment(segment: int) -> bool:
+        page_request = {**scan, "Segment": segment}
+        complete = True
+        while True:
+            page = request("scan", **page_request)
+            keys = [item[KEY]["S"] for item in page.get("Items", [])]
+            writes = [write for key in keys for write in deletes(key, [key])]
+            if writes and batch_write(request, table, writes):
+                complete = False
+            if not page.get("LastEvaluatedKey"):
+                return complete
+            page_request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    if segments == 1:
+        return clear_segment(0)
+    with ThreadPoolExecutor(segments, thread_name_prefix="serverless-cache-clear") as pool:
+        return all(list(pool.map(clear_segment, range(segments))))

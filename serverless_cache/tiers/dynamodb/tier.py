@@ -10,18 +10,28 @@ and ``add`` recognises its own write by the token it stored. Tables are created 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
-from serverless_cache.resilience import CircuitBreaker, Fault, ResilienceSettings
+from serverless_cache.errors import ConfigurationError, ValueTooLargeError
+from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.dynamodb import items as layout
-from serverless_cache.tiers.dynamodb.batch import batch_get, batch_write, deletes, puts
+from serverless_cache.tiers.dynamodb.batch import (
+    batch_get,
+    batch_write,
+    delete_prefix,
+    deletes,
+    puts,
+)
+from serverless_cache.tiers.dynamodb.client import (
+    ConditionFailed,
+    DynamoDBConnection,
+    classify,
+)
 from serverless_cache.tiers.dynamodb.items import (
     CHUNK_BYTES,
     CHUNKS,
@@ -47,61 +57,6 @@ if TYPE_CHECKING:
 
 #: The key :meth:`DynamoDBTier.warm` reads: never written, so the read costs half a unit.
 WARM_KEY: Final = "\x1fserverless-cache-warm"
-CREATE_HINT: Final = (
-    "create it once, outside request handling: `serverless-cache create-table --table-name {table}`"
-    ", `python manage.py create_dynamodb_cache_table`, or deploy the resource printed by "
-    "`serverless-cache create-table --print-template`"
-)
-#: Error codes of a DynamoDB that answered: the request was wrong, the service is fine.
-ANSWERED_CODES: Final = frozenset(
-    {
-        "ValidationException",
-        "ConditionalCheckFailedException",
-        "ItemCollectionSizeLimitExceededException",
-        "TransactionConflictException",
-        "SerializationException",
-    }
-)
-
-
-class TableMissingError(CacheUnavailableError):
-    """The cache table does not exist; the message says how to create it."""
-
-
-class _ConditionFailed(Exception):
-    """A conditional write found the item in a state that does not allow it."""
-
-
-class DynamoDBConnection:
-    """A boto3 client and its circuit breaker: one per client configuration per process."""
-
-    def __init__(self, settings: DynamoDBSettings, breaker: CircuitBreaker) -> None:
-        try:
-            import boto3
-            from botocore.config import Config
-            from botocore.exceptions import ClientError
-        except ImportError:
-            raise ConfigurationError(
-                "the DynamoDB tier needs boto3: pip install 'serverless-cache[dynamodb]'"
-            ) from None
-        config = Config(
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            retries={"mode": "standard", "total_max_attempts": 1},
-            tcp_keepalive=True,
-            max_pool_connections=max(10, settings.clear_segments),
-        )
-        self.client: DynamoDBClient = boto3.session.Session().client(
-            "dynamodb",
-            region_name=settings.region(),
-            endpoint_url=settings.endpoint_url,
-            config=config,
-        )
-        self.client_error: type[Exception] = ClientError
-        self.breaker = breaker
-
-    def close(self) -> None:
-        self.client.close()
 
 
 class DynamoDBTier(NetworkTier):
@@ -165,42 +120,11 @@ class DynamoDBTier(NetworkTier):
         connection: DynamoDBConnection = self._shared.client
         return connection.client
 
-    @staticmethod
-    def classify(exc: BaseException) -> Fault | None:
-        from botocore import exceptions as errors
-
-        if isinstance(exc, TableMissingError):
-            return Fault.FAILED
-        if isinstance(exc, errors.ClientError):
-            error = exc.response.get("Error", {})
-            if error.get("Code") in ANSWERED_CODES:
-                return Fault.ANSWERED
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            return Fault.DROPPED if status >= 500 else Fault.FAILED
-        if isinstance(exc, errors.ReadTimeoutError | errors.ConnectTimeoutError):
-            return Fault.FAILED
-        if isinstance(exc, errors.ConnectionClosedError | errors.EndpointConnectionError):
-            return Fault.DROPPED
-        if isinstance(exc, errors.BotoCoreError | OSError):
-            return Fault.FAILED
-        return None
+    classify = staticmethod(classify)
 
     def _request(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call, with a missing table and a failed condition made explicit."""
         connection: DynamoDBConnection = self._shared.client
-        try:
-            response: dict[str, Any] = getattr(connection.client, method)(**kwargs)
-        except connection.client_error as exc:
-            code = exc.response.get("Error", {}).get("Code")  # type: ignore[attr-defined]
-            if code == "ConditionalCheckFailedException":
-                raise _ConditionFailed from None
-            if code == "ResourceNotFoundException":
-                raise TableMissingError(
-                    f"DynamoDB table {self.table!r} does not exist; "
-                    + CREATE_HINT.format(table=self.table)
-                ) from None
-            raise
-        return response
+        return connection.request(self.table, method, **kwargs)
 
     def _key(self, key: str) -> dict[str, dict[str, str]]:
         problem = layout.key_problem(key)
@@ -384,7 +308,7 @@ class DynamoDBTier(NetworkTier):
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         if chunks and batch_write(self._request, self.table, puts(key, chunks)):
             self._request("delete_item", TableName=self.table, Key=self._key(key))
@@ -429,14 +353,16 @@ class DynamoDBTier(NetworkTier):
                     ReturnValues="UPDATED_NEW",
                 )
                 return int(response["Attributes"][NUMBER]["N"])
-            except _ConditionFailed:
+            except ConditionFailed:
                 pass
             except Exception as exc:
-                if self.classify(exc) is Fault.ANSWERED:
+                if self.classify(exc) is not Fault.ANSWERED:
+                    raise
+                if "overflow" in str(exc).lower() or "significant digits" in str(exc):
                     raise OverflowError(
                         f"cannot increment {key!r} by {delta}: DynamoDB numbers have 38 digits"
                     ) from None
-                raise
+                raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
             item = self._request("get_item", **request, ConsistentRead=True).get("Item")
             if item is not None and layout.live(item, clock.time()):
                 if NUMBER in item:
@@ -454,7 +380,7 @@ class DynamoDBTier(NetworkTier):
                     ExpressionAttributeValues=now,
                 )
                 return delta
-            except _ConditionFailed:
+            except ConditionFailed:
                 continue
         return None
 
@@ -476,7 +402,7 @@ class DynamoDBTier(NetworkTier):
                 ExpressionAttributeValues={**values, **layout.now_value(clock.time())},
                 ReturnValues="ALL_NEW",
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         manifest = response.get("Attributes", {})
         for i in range(layout.chunk_count(manifest)):
@@ -489,43 +415,16 @@ class DynamoDBTier(NetworkTier):
                     ConditionExpression=f"{TOKEN} = :t",
                     ExpressionAttributeValues={**values, ":t": manifest[TOKEN]},
                 )
-            except _ConditionFailed:
+            except ConditionFailed:
                 pass  # replaced since: the value reads as a miss either way
         return True
 
     def _clear(self) -> bool:
         """Delete every item whose key starts with this cache's prefix, and no other.
 
-        DynamoDB has no prefix delete: this scans the whole table (in CLEAR_SEGMENTS parallel
-        segments, every page) reading only keys, and deletes matches 25 a request. It costs
-        read units for the whole table and a write unit per deleted item: an operator's tool.
+        DynamoDB has no prefix delete: this scans the whole table in CLEAR_SEGMENTS parallel
+        segments reading only keys, and deletes matches 25 a request. It costs read units for
+        the whole table and a write unit per deleted item: an operator's tool.
         """
-        segments = self.settings.clear_segments
-        scan: dict[str, Any] = {
-            "TableName": self.table,
-            "ProjectionExpression": KEY,
-            "TotalSegments": segments,
-        }
-        if self.key_prefix:
-            scan["FilterExpression"] = f"begins_with({KEY}, :prefix)"
-            scan["ExpressionAttributeValues"] = {":prefix": {"S": self.key_prefix}}
-        if self.settings.scan_page_size:
-            scan["Limit"] = self.settings.scan_page_size
-
-        def clear_segment(segment: int) -> bool:
-            page_request = {**scan, "Segment": segment}
-            complete = True
-            while True:
-                page = self._request("scan", **page_request)
-                keys = [item[KEY]["S"] for item in page.get("Items", [])]
-                writes = [w for k in keys for w in deletes(k, [k])]
-                if writes and batch_write(self._request, self.table, writes):
-                    complete = False
-                if not page.get("LastEvaluatedKey"):
-                    return complete
-                page_request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-        if segments == 1:
-            return clear_segment(0)
-        with ThreadPoolExecutor(segments, thread_name_prefix="serverless-cache-clear") as pool:
-            return all(list(pool.map(clear_segment, range(segments))))
+        segments, page_size = self.settings.clear_segments, self.settings.scan_page_size
+        return delete_prefix(self._request, self.table, self.key_prefix, segments, page_size)

@@ -242,8 +242,10 @@ class LayeredTier(Tier):
         if self.state.writes != writes:
             self._drop_above(source, list(entries))
 
-    def _has(self, key: str) -> bool:
-        return bool(self._get_many([key]))
+    def _has(self, key: str) -> bool | None:
+        if self.first.has(key):
+            return True
+        return self.last.present(key)
 
     def _ttl(self, key: str) -> float | None:
         return self.last.ttl(key)
@@ -311,10 +313,7 @@ class LayeredTier(Tier):
     def _delete_many(self, keys: Sequence[str]) -> int:
         """How many were present in the last tier (-1 if it could not be asked)."""
         self.state.count_write()
-        if len(keys) == 1:
-            present = int(self.last.delete(keys[0]))
-        else:
-            present = len(keys) if self.last.delete_many(keys) else -1
+        present = self.last.remove(keys)
         self._drop_above_last(keys)
         return present
 
@@ -332,6 +331,12 @@ class LayeredTier(Tier):
     def close(self) -> None:
         for tier in self.tiers:
             tier.close()
+
+    def warm(self) -> None:
+        """Warm every tier (connections, clients), and read the epoch once."""
+        for tier in self.tiers:
+            tier.warm()
+        self._check_epoch()
 
     def memoize(
         self, ttl: float | None, *, make_key: Callable[[str], str] = str

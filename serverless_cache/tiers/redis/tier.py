@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError
+from serverless_cache.errors import ConfigurationError, install_hint
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -172,9 +172,7 @@ class RedisTier(NetworkTier):
     def from_config(cls, config: TierConfig) -> RedisTier:
         """OPTIONS: timeouts, CLUSTER, credentials, TLS, fail-open, codec and stampede."""
         if importlib.util.find_spec("redis") is None:
-            raise ConfigurationError(
-                "the Redis cache needs redis-py: pip install 'serverless-cache[redis]'"
-            )
+            raise ConfigurationError(f"the Redis cache needs redis-py: {install_hint('redis')}")
         refuse_local_limits(config, "a Redis cache is bounded by its server (maxmemory)")
         urls = parse_locations(config.locations())
         settings, codec, stampede, resilience = config.parse(
@@ -325,7 +323,7 @@ class RedisTier(NetworkTier):
                 raise OverflowError(
                     f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
                 ) from None
-            if "not an integer" in str(exc):
+            if "not an integer" in str(exc) or "WRONGTYPE" in str(exc):
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
             raise
         return None if result is None else int(result)

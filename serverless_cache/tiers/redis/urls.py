@@ -42,9 +42,12 @@ def check_url(url: str, where: str) -> None:
     """Raise ConfigurationError (without the URL's credentials) unless ``url`` is usable."""
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
-        shown = f"{parts.scheme}://..." if parts.scheme else "a value without a scheme"
+        if "@" in url:  # it holds credentials: show none of it
+            shown = f"{parts.scheme}://..." if parts.scheme else "a value without a scheme"
+        else:
+            shown = repr(url) + ("" if parts.scheme else f" (did you mean 'redis://{url}'?)")
         raise ConfigurationError(
-            f"{where} must start with redis://, rediss:// or unix://, got {shown}; {_HINT}"
+            f"{where} must start with redis://, rediss:// or unix://, got {shown}"
         )
     if parts.fragment or "@" in parts.query or "@" in parts.path:
         raise ConfigurationError(f"{where} is not a valid URL: {_HINT}")
