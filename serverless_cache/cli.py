@@ -36,6 +36,7 @@ EXTRAS = {
     "boto3": "dynamodb",
     "botocore": "dynamodb",
     "redis": "redis",
+    "pymemcache": "memcached",
     "django": "django",
     "flask": "flask",
     "flask_caching": "flask",

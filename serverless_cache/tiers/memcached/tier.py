@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
+from serverless_cache.errors import (
+    CacheUnavailableError,
+    ConfigurationError,
+    ValueTooLargeError,
+    install_hint,
+)
 from serverless_cache.options import require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -126,7 +131,7 @@ class MemcachedTier(NetworkTier):
         """OPTIONS: timeouts, AUTO_DISCOVERY, MAX_VALUE_BYTES, fail-open, codec, stampede."""
         if importlib.util.find_spec("pymemcache") is None:
             raise ConfigurationError(
-                "the Memcached cache needs pymemcache: pip install 'serverless-cache[memcached]'"
+                f"the Memcached cache needs pymemcache: {install_hint('memcached')}"
             )
         refuse_local_limits(config, "a Memcached cache is bounded by its server (-m, LRU)")
         seeds = parse_locations(config.locations())
