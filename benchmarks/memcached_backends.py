@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.harness import relative
+from benchmarks.servers import RequestCounter, memcached_server
+
 ROUNDS = 21
 CALLS = 200
 
@@ -74,22 +77,20 @@ def measure(
     medians = {name: statistics.median(values) for name, values in samples.items()}
     bare = medians["bare pymemcache"]
     print(f"\n{title}")
-    print(f"  {'contender':<40} {'median':>10} {'vs bare':>9} {'round trips':>12}")
+    print(f"  {'contender':<40} {'median':>10} {'vs bare pymemcache':>20} {'round trips':>12}")
     for name, median in medians.items():
-        print(f"  {name:<40} {median:>7.1f} us {median / bare:>8.2f}x {trips[name]:>12.2f}")
+        print(f"  {name:<40} {median:>7.1f} us {relative(median, bare):>20} {trips[name]:>12.2f}")
     return {name: (medians[name], trips[name]) for name in timed}
 
 
 def main() -> None:
-    from tests.fixtures.memcached_servers import CountingProxy, MemcachedServer
-
-    server = MemcachedServer().start()
-    relay = CountingProxy(("127.0.0.1", server.port))
-    try:
-        run(contenders_for(server.url), (relay, contenders_for(f"memcached://{relay.address}")))
-    finally:
-        relay.close()
-        server.kill()
+    with memcached_server() as server:
+        relay = RequestCounter(server.port)
+        try:
+            counted = (relay, contenders_for(f"memcached://127.0.0.1:{relay.port}"))
+            run(contenders_for(server.url), counted)
+        finally:
+            relay.close()
 
 
 def run(timed: dict[str, Any], counted: Any) -> None:
@@ -137,12 +138,12 @@ def run(timed: dict[str, Any], counted: Any) -> None:
         "set_many(50)": measure("set_many, 50 items with a timeout", set_many, timed, counted),
         "incr": measure("incr", incr, timed, counted),
     }
-    print("\nRatios (ours / bare pymemcache; Django's PyMemcacheCache beside):")
+    print("\nAgainst bare pymemcache (which unpickles too); Django's PyMemcacheCache beside:")
     for operation, rows in results.items():
         bare = rows["bare pymemcache"][0]
         ours = rows["serverless_cache.django.MemcachedCache"]
         django = rows["Django PyMemcacheCache"]
         print(
-            f"  {operation:<14} ours {ours[0] / bare:.2f}x ({ours[1]:.0f} round trips), "
-            f"Django PyMemcacheCache {django[0] / bare:.2f}x ({django[1]:.0f} round trips)"
+            f"  {operation:<14} ours {relative(ours[0], bare)} ({ours[1]:.0f} round trips), "
+            f"Django PyMemcacheCache {relative(django[0], bare)} ({django[1]:.0f} round trips)"
         )
