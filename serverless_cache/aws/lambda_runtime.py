@@ -159,9 +159,12 @@ def warm_tiers() -> list[Tier]:
     share a client, are warmed one after the other so that they reuse its connection.
     """
     tiers = configured_tiers()
+    # A layered cache warms its own tiers (and reads its epoch): warm those through it only.
+    inner = {id(part) for tier in tiers for part in getattr(tier, "tiers", ())}
     by_kind: dict[str, list[Tier]] = {}
     for tier in tiers:
-        by_kind.setdefault("" if tier.in_process else tier.kind, []).append(tier)
+        if id(tier) not in inner:
+            by_kind.setdefault("" if tier.in_process else tier.kind, []).append(tier)
     _warm(by_kind.pop("", []))  # in-process tiers: nothing to wait for
     threads = [
         threading.Thread(target=_warm, args=(group,), name=f"serverless-cache-warm-{kind}")

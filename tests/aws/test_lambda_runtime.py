@@ -200,7 +200,7 @@ def test_stores_of_different_kinds_are_warmed_concurrently() -> None:
     both_waiting = threading.Barrier(2, timeout=30)
 
     class Network(WarmRecordingTier):
-        blocking = True
+        in_process = False
 
         def warm(self) -> None:
             both_waiting.wait()  # returns only when the other kind is being warmed too
@@ -392,5 +392,5 @@ def test_after_restore_keeps_layered_state_and_rereads_the_epoch() -> None:
     layered.state.next_check = float("inf")
     lambda_runtime.after_restore()
     assert registry.entries("layered") == [layered.state]
-    assert layered.state.next_check == 0.0
+    assert layered.state.next_check != float("inf")  # the warm-up after the restore reread it
     assert layered.first.get("k") is None  # the snapshot's L1 contents are gone

@@ -18,8 +18,8 @@ Tiers are ordered from the fastest (usually the execution context) to the author
 
 from __future__ import annotations
 
+import secrets
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -39,6 +39,12 @@ EPOCH_SUFFIX = "\x1flayered-epoch"
 #: Taken off a promoted copy's lifetime: the upper tier starts counting a moment after we
 #: computed it, and a network tier's expiry is known only to within a round trip.
 PROMOTION_MARGIN = 0.01
+
+
+def new_epoch() -> int:
+    """A random epoch token. An integer, because every tier stores integers natively, outside
+    the codec: instances with another SIGNING_KEY or SERIALIZER (a rotation) still read it."""
+    return secrets.randbits(62)
 
 
 class LayeredState:
@@ -149,7 +155,7 @@ class LayeredTier(Tier):
 
     def _start_epoch(self) -> Any:
         """Create the epoch if absent; MISSING when the shared tier cannot be reached."""
-        token = uuid.uuid4().hex
+        token = new_epoch()
         if self.last.add(self.epoch_key, token, None):
             return token
         return self.last.get(self.epoch_key, MISSING)
@@ -161,7 +167,7 @@ class LayeredTier(Tier):
         return self._bump_epoch()
 
     def _bump_epoch(self) -> bool:
-        token = uuid.uuid4().hex
+        token = new_epoch()
         stored = self.last.set(self.epoch_key, token, None)
         if stored:
             self.state.epoch = token
