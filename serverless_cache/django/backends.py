@@ -111,7 +111,7 @@ class MemcachedCache(TierCache):
     ``GENERATION_CHECK_INTERVAL``, ``FAIL_OPEN`` and the breaker options, the codec options.
 
     ``clear()`` never flushes the server: it starts a new namespace for this cache's keys (see
-    :mod:`serverless_cache.tiers.memcached.tier`). ``decr`` stops at 0, as memcached does.
+    :mod:`serverless_cache.tiers.memcached.tier`).
     """
 
     tier_kind = "memcached"

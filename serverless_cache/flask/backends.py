@@ -88,7 +88,7 @@ class MemcachedCache(TierCache):
     The location is ``CACHE_OPTIONS["location"]``, else ``CACHE_MEMCACHED_SERVERS`` (a list of
     ``memcached://host:port`` or ``host:port``). Other ``CACHE_OPTIONS`` are the tier's
     (timeouts, ``auto_discovery``, ``fail_open``, codec options). ``clear()`` starts a new
-    namespace for ``CACHE_KEY_PREFIX`` instead of flushing the server; ``dec`` stops at 0.
+    namespace for ``CACHE_KEY_PREFIX`` instead of flushing the server.
     """
 
     tier_kind = "memcached"

@@ -4,7 +4,7 @@ A :class:`Stack` makes tiers of one kind on one store (``stack.make(**options)``
 store directly through ``stack.raw``, bypassing the tier and any proxy. Variants:
 
 - ``stack``: every stack, store healthy (memory, Redis standalone and cluster, DynamoDB on moto
-  and dynalite, layered memory+Redis and memory+DynamoDB);
+  and dynalite, Memcached, layered memory+Redis, memory+DynamoDB and memory+Memcached);
 - ``shared_stack``: the same without the in-process memory tier;
 - ``down_stack``: the store cannot be reached (a fault proxy in ``down`` mode; closed ports for
   the cluster, with a counting socket in ``stack.proxy`` for the breaker tests);
@@ -26,8 +26,10 @@ from serverless_cache import clock
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
+from serverless_cache.tiers.memcached.keys import generation_key, wire_key
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB, make_table
 from tests.fixtures.fault_proxy import FaultProxy, ProxyFactory
+from tests.fixtures.memcached_servers import MemcachedServer
 from tests.fixtures.redis_servers import RedisCluster, RedisServer, free_port
 
 NORMAL = [
@@ -36,11 +38,21 @@ NORMAL = [
     "redis-cluster",
     "dynamodb-moto",
     "dynamodb-dynalite",
+    "memcached",
     "layered-redis",
     "layered-dynamodb",
+    "layered-memcached",
 ]
 SHARED = NORMAL[1:]
-LOST = ["redis", "dynamodb-moto", "dynamodb-dynalite", "layered-redis", "layered-dynamodb"]
+LOST = [
+    "redis",
+    "dynamodb-moto",
+    "dynamodb-dynalite",
+    "memcached",
+    "layered-redis",
+    "layered-dynamodb",
+    "layered-memcached",
+]
 
 #: Options of get_or_set, read by the layered tier itself rather than by its tiers.
 STAMPEDE_OPTIONS = frozenset(
@@ -53,6 +65,7 @@ CODEC_OPTIONS = frozenset(
 #: Short timeouts, so that nothing in the suite waits long.
 REDIS_DEFAULTS = {"CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
 DYNAMODB_DEFAULTS = {"REGION_NAME": REGION, "CONNECT_TIMEOUT": 0.5, "READ_TIMEOUT": 0.5}
+MEMCACHED_DEFAULTS = {"CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
 
 
 # -- direct access to the store, behind the tier's back ----------------------------------------
@@ -123,6 +136,39 @@ class DynamoDBRaw(Raw):
         self.client.put_item(TableName=self.table, Item={"k": {"S": key}, "n": {"S": "abc"}})
 
 
+class MemcachedRaw(Raw):
+    """Memcached keys carry their prefix's namespace generation: a key is found under the
+    generation of the longest prefix of it that has one (the tier's key prefix)."""
+
+    kind = "memcached"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client  # a pymemcache Client of the one node
+
+    def wire(self, key: str) -> bytes:
+        for end in range(len(key), -1, -1):
+            raw = self.client.get(generation_key(key[:end]))
+            if raw is not None:
+                return wire_key(int(raw), key)
+        start = b"%d" % int(clock.time() * 1000)  # as the tier starts a namespace
+        self.client.add(generation_key(""), start, expire=0, noreply=False)
+        return wire_key(int(self.client.get(generation_key(""))), key)
+
+    def exists(self, key: str) -> bool:
+        return self.client.get(self.wire(key)) is not None
+
+    def get_int(self, key: str) -> int | None:
+        raw = self.client.get(self.wire(key))
+        return None if raw is None else int(raw)
+
+    def put_int(self, key: str, value: int) -> None:
+        self.client.set(self.wire(key), str(value).encode(), noreply=False)
+
+    def put_text(self, key: str) -> None:
+        """Text memcached's incr refuses (and the codec cannot read)."""
+        self.client.set(self.wire(key), b"abc", noreply=False)
+
+
 # -- stacks --------------------------------------------------------------------------------------
 Builder = Callable[[str, str, dict[str, Any]], Tier]
 
@@ -142,6 +188,8 @@ class Stack:
     counted_builder: Builder | None = None
     #: Expiry decided by the server's clock (Redis): ``clock.advance`` cannot expire a key.
     server_clock: bool = False
+    #: The server counts whole seconds (Memcached): a short ttl is one of them.
+    whole_seconds: bool = False
     name: str = field(default_factory=lambda: f"contract-{uuid.uuid4().hex[:8]}")
 
     def make(self, *, key_prefix: str = "", name: str | None = None, **options: Any) -> Tier:
@@ -163,11 +211,15 @@ class Stack:
     @property
     def short_ttl(self) -> float:
         """A ttl that :meth:`expire` outlives."""
+        if self.whole_seconds:
+            return 1.0
         return 0.3 if self.server_clock else 5.0
 
     def expire(self) -> None:
         """Let entries set with :attr:`short_ttl` expire: the clock moves, or real time passes."""
-        if self.server_clock:
+        if self.whole_seconds:
+            time.sleep(self.short_ttl + 1.1)  # the server's clock ticks once a second
+        elif self.server_clock:
             time.sleep(self.short_ttl + 0.2)
         else:
             clock.advance(self.short_ttl + 2)
@@ -207,6 +259,19 @@ def dynamodb_builder(table: str, endpoint_url: str) -> Builder:
             name=name, location=table, options={**base, **options}, key_prefix=prefix
         )
         return build_tier("dynamodb", config)
+
+    return build
+
+
+def memcached_builder(location: str) -> Builder:
+    def build(name: str, prefix: str, options: dict[str, Any]) -> Tier:
+        config = TierConfig(
+            name=name,
+            location=location,
+            options={**MEMCACHED_DEFAULTS, **options},
+            key_prefix=prefix,
+        )
+        return build_tier("memcached", config)
 
     return build
 
@@ -262,6 +327,22 @@ def _cluster_stack(request: pytest.FixtureRequest, variant: str) -> Stack:
     )
 
 
+def _memcached_stack(request: pytest.FixtureRequest, stack_id: str, variant: str) -> Stack:
+    server: MemcachedServer = request.getfixturevalue("memcached_server")
+    url: str = request.getfixturevalue("memcached_url")  # emptied for this test
+    raw = MemcachedRaw(server.client())
+    proxy: FaultProxy | None = None
+    if variant != "normal":
+        make_proxy: ProxyFactory = request.getfixturevalue("fault_proxy")
+        proxy = make_proxy(server.port, mode="down" if variant == "down" else "forward")
+        url = f"memcached://{proxy.address}"
+    if stack_id == "layered-memcached":
+        builder = layered_builder("memcached", url, MEMCACHED_DEFAULTS)
+    else:
+        builder = memcached_builder(url)
+    return Stack(stack_id, variant, builder, raw, proxy, server_clock=True, whole_seconds=True)
+
+
 def _purge(client: Any, table: str) -> None:
     """Delete every item of ``table`` (a session table: creating one per test is slow)."""
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
@@ -302,6 +383,8 @@ def make_stack(request: pytest.FixtureRequest, stack_id: str, variant: str) -> S
         return _redis_stack(request, stack_id, variant)
     if stack_id == "redis-cluster":
         return _cluster_stack(request, variant)
+    if stack_id in ("memcached", "layered-memcached"):
+        return _memcached_stack(request, stack_id, variant)
     return _dynamodb_stack(request, stack_id, variant)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.conftest import DynamoDBRaw, RedisRaw, Stack
+from tests.contract.conftest import DynamoDBRaw, MemcachedRaw, RedisRaw, Stack
 
 
 # -- add -------------------------------------------------------------------------------------------
@@ -136,6 +136,8 @@ def test_incr_of_a_value_of_another_store_type_is_a_type_error(shared_stack: Sta
     raw = shared_stack.raw
     if isinstance(raw, RedisRaw):
         raw.put_hash("foreign")
+    elif isinstance(raw, MemcachedRaw):
+        raw.put_text("foreign")
     else:
         assert isinstance(raw, DynamoDBRaw)
         raw.put_text_number("foreign")

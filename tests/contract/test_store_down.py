@@ -11,7 +11,7 @@ import pytest
 from serverless_cache import clock
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.tiers.base import Tier
-from tests.contract.conftest import DynamoDBRaw, RedisRaw, Stack
+from tests.contract.conftest import DynamoDBRaw, MemcachedRaw, RedisRaw, Stack
 
 COOLDOWN = 5.0
 
@@ -162,6 +162,8 @@ def test_errors_the_store_answered_never_open_the_breaker(shared_stack: Stack) -
         raw.put_hash("wrong")  # INCRBY or GET on a hash: WRONGTYPE from a healthy server
         for _ in range(10):
             assert tier.get("wrong", "default") == "default"
+    elif isinstance(raw, MemcachedRaw):
+        raw.put_text("wrong")  # incr of text: CLIENT_ERROR from a healthy server
     else:
         assert isinstance(raw, DynamoDBRaw)
         raw.put_text_number("wrong")  # ADD on a string: ValidationException

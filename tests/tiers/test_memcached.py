@@ -174,19 +174,37 @@ def test_incr_rules(tier: MemcachedTier, memcached_server: MemcachedServer) -> N
             tier.incr("t:n", delta)  # type: ignore[arg-type]
     assert tier.get("t:n") == 10
     assert tier.incr("t:n", 5) == 15
-    assert tier.incr("t:n", -6) == 9  # memcached pads "9 " in place: still read as 9
+    assert tier.incr("t:n", -6) == 9
     assert tier.get("t:n") == 9
     assert tier.ttl("t:n") == 100.0  # expiry unchanged
     assert memcached_server.client().get(wire(tier, "t:n")).strip() == b"9"  # plain digits
 
 
-def test_decrement_stops_at_zero_as_memcached_does(tier: MemcachedTier) -> None:
-    tier.set("t:n", 3, None)
-    assert tier.incr("t:n", -10) == 0
-    assert tier.incr("t:fresh", -1, create=True) == 0
-    tier.set("t:negative", -5, None)  # stored by set: memcached cannot count below zero
-    with pytest.raises(TypeError, match="unsigned"):
-        tier.incr("t:negative")
+def test_counters_go_below_zero_by_compare_and_swap(
+    tier: MemcachedTier, memcached_server: MemcachedServer
+) -> None:
+    tier.set("t:n", 3, 100)
+    assert tier.incr("t:n", -10) == -7
+    assert tier.incr("t:n", 2) == -5  # memcached's incr refuses "-7": swapped as well
+    assert tier.get("t:n") == -5
+    assert 99 <= (tier.ttl("t:n") or 0) <= 100  # the expiry is kept (to memcached's second)
+    assert tier.incr("t:fresh", -1, create=True) == -1
+    assert memcached_server.client().get(wire(tier, "t:n")) == b"-5"
+
+
+def test_decrements_from_many_threads_lose_nothing(tier: MemcachedTier) -> None:
+    tier.set("t:c", 0, None)
+
+    def work() -> None:
+        for _ in range(25):
+            tier.incr("t:c", -1)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tier.get("t:c") == -100
 
 
 def test_incr_past_64_bits_raises_and_keeps_the_value(tier: MemcachedTier) -> None:

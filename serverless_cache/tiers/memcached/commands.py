@@ -25,6 +25,11 @@ def store(command: bytes, key: bytes, data: bytes, exptime: int, flags: int = 0)
     return b"%s %s %d %d %d\r\n%s\r\n" % (command, key, flags, exptime, len(data), data)
 
 
+def swap_command(key: bytes, data: bytes, exptime: int, unique: bytes) -> bytes:
+    """A ``cas`` command: store ``data`` only if the item is still the one ``gets`` read."""
+    return b"cas %s 0 %d %d %s\r\n%s\r\n" % (key, exptime, len(data), unique, data)
+
+
 def line(*words: bytes) -> bytes:
     return b" ".join(words) + b"\r\n"
 

@@ -21,10 +21,12 @@ key drawing the same token, one of them losing its reply, could make the retry w
 from __future__ import annotations
 
 import importlib.util
+import random
 import socket
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
@@ -39,7 +41,7 @@ from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.memcached import commands
-from serverless_cache.tiers.memcached.commands import line, store
+from serverless_cache.tiers.memcached.commands import line, store, swap_command
 from serverless_cache.tiers.memcached.discovery import DiscoveryError
 from serverless_cache.tiers.memcached.keys import (
     MAX_KEY_BYTES,
@@ -55,8 +57,12 @@ if TYPE_CHECKING:
     from pymemcache.client.base import Client
 
 T = TypeVar("T")
-#: Memcached counters are unsigned 64-bit integers.
+#: Memcached's own counters are unsigned 64-bit integers; swapped ones may go down to -2**63.
 COUNTER_LIMIT: Final = 2**64
+SIGNED_LIMIT: Final = 2**63
+#: Compare-and-swap rounds an incr makes against writers of the same key before giving up.
+CAS_ATTEMPTS: Final = 50
+_SWAP: Final[Any] = object()
 #: Round trips a call makes to follow generations that keep changing (clear() in a loop).
 ATTEMPTS: Final = 3
 _TOKEN_BIT: Final = 0x80000000  # set in every add token, never in a plain set's flags (0)
@@ -403,35 +409,82 @@ class MemcachedTier(NetworkTier):
         return sum(counts)
 
     def _incr(self, key: str, delta: int, create: bool) -> int | None:
-        """Memcached's own incr/decr: atomic, expiry kept. Its counters are unsigned 64-bit: a
-        decrement stops at 0 (as with Django's Memcached backends) and a negative stored
-        integer cannot be incremented (TypeError)."""
-        if not -COUNTER_LIMIT < delta < COUNTER_LIMIT:
-            raise OverflowError(
-                f"cannot increment {key!r} by {delta}: Memcached counters are 64-bit"
-            )
-        verb = b"incr" if delta >= 0 else b"decr"
-        step = b"%d" % abs(delta)
-        for _ in range(2):
-            reply = self._one(key, lambda wire: [line(verb, wire, step)])[0]
-            if reply.startswith(b"CLIENT_ERROR") and b"non-numeric" in reply:
-                raise TypeError(
-                    f"cannot increment {key!r}: its value is not a non-negative integer "
-                    "(Memcached counters are unsigned)"
-                )
-            if reply.isdigit():
-                return self._unwrap(key, int(reply), delta)
-            _answered(reply, b"NOT_FOUND")
-            if not create:
-                return None
-            start = max(delta, 0)
+        """Atomic, expiry kept. A non-negative counter going up is memcached's own ``incr`` (one
+        round trip); memcached's counters are unsigned, so a decrement, or a negative counter,
+        is a compare-and-swap (``gets``, the ttl left, ``cas``: three round trips)."""
+        if not -SIGNED_LIMIT <= delta < COUNTER_LIMIT:
+            raise OverflowError(f"cannot increment {key!r} by {delta}: counters are 64-bit")
+        for attempt in range(CAS_ATTEMPTS):
+            result = self._native_incr(key, delta) if delta >= 0 else _SWAP
+            if result is _SWAP:
+                result = self._swap_incr(key, delta)
+                if result is _SWAP:  # another writer came between: back off, read again
+                    time.sleep(random.uniform(0, 0.0005 * min(attempt + 1, 20)))
+                    continue
+            if result is not None or not create:
+                return cast("int | None", result)
 
-            def add_start(wire: bytes, start: int = start) -> list[bytes]:
-                return [store(b"add", wire, b"%d" % start, 0)]
+            def add_start(wire: bytes) -> list[bytes]:
+                return [store(b"add", wire, b"%d" % delta, 0)]
 
             if _stored(self._one(key, add_start)[0]):
-                return start
+                return delta
+        raise CacheUnavailableError(f"{self.name}: incr of {key!r} kept racing other writers")
+
+    def _native_incr(self, key: str, delta: int) -> object:
+        """``incr``: the new value, None if missing, or _SWAP if the value is not unsigned."""
+        step = b"%d" % delta
+        reply = self._one(key, lambda wire: [line(b"incr", wire, step)])[0]
+        if reply.isdigit():
+            return self._unwrap(key, int(reply), delta)
+        if reply.startswith(b"CLIENT_ERROR") and b"non-numeric" in reply:
+            return _SWAP  # a negative counter, or not a number: the swap tells which
+        _answered(reply, b"NOT_FOUND")
         return None
+
+    def _swap_incr(self, key: str, delta: int) -> object:
+        """Compare-and-swap: the new value, None if missing, _SWAP if another writer won."""
+        pool = self.client.pool_for(key)
+
+        def swap(mc: Client) -> object:
+            # The ttl first, so that only one round trip separates gets and cas.
+            ttl_reply = self._send(mc, pool, [key], lambda w: [line(b"mg", w[0], b"t")])[1][0]
+            remaining = _meta_ttl(ttl_reply)
+            found = self._gets(mc, pool, key)
+            if found is None:
+                return None
+            if remaining == 0.0:
+                return _SWAP  # written between the two reads: read again
+            raw, unique = found
+            try:
+                value = int(raw)
+            except ValueError:
+                raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
+            new = value + delta
+            if not -SIGNED_LIMIT <= new < COUNTER_LIMIT:
+                raise OverflowError(f"cannot increment {key!r} by {delta}: counters are 64-bit")
+            data, exptime = b"%d" % new, expire_time(remaining)
+            _, (reply,) = self._send(
+                mc, pool, [key], lambda w: [swap_command(w[0], data, exptime, unique)]
+            )
+            if reply == b"STORED":
+                return new
+            _answered(reply, b"EXISTS", b"NOT_FOUND")
+            return _SWAP
+
+        return self._on(pool, swap)
+
+    def _gets(self, mc: Client, pool: NodePool, key: str) -> tuple[bytes, bytes] | None:
+        """``gets`` of the node's generation and of ``key``: (value, cas unique) or None."""
+        for _ in range(ATTEMPTS):
+            generation = self._known(mc, pool)
+            wire = wire_key(generation, key)
+            found: dict[bytes, tuple[bytes, bytes]] = mc.gets_many([self._generation_key, wire])
+            raw = found.pop(self._generation_key, (None, b""))[0]
+            if raw is not None and int(raw) == generation:
+                return found.get(wire)
+            self._learn(pool, int(raw) if raw is not None else self._fetch(mc))
+        raise CacheUnavailableError(f"{self.name}: the namespace changed {ATTEMPTS} times")
 
     def _unwrap(self, key: str, result: int, delta: int) -> int:
         """Memcached wraps past 2**64 - 1: undo it (modulo 2**64) and raise OverflowError."""
