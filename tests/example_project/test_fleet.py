@@ -124,7 +124,7 @@ def test_short_demo_with_memcached(memcached_url: str) -> None:
     assert "Tiers used: execution context, Memcached." in out
     for function in ("django", "flask"):
         assert re.search(rf"^{function}\s+memory\+memcached\s+\d+", out, re.M), out
-        rows = re.findall(rf"^{function}\s+Memcached\s+(\d+)\s+.*\s(\d+)$", out, re.M)
+        rows = re.findall(rf"^{function}\s+[\w+]+\s+Memcached\s+(\d+)\s+.*\s(\d+)$", out, re.M)
         assert rows, out
         for lookups, connections in rows:
             assert int(lookups) > 0
