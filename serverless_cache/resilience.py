@@ -178,6 +178,8 @@ class Guard:
             except BaseException as exc:
                 self.stats.observe(clock.monotonic() - started)
                 fault = self.classify(exc)
+                if fault is None and isinstance(exc, CacheUnavailableError):
+                    fault = Fault.FAILED  # a tier's own verdict (a retry that cannot decide)
                 if fault is None:  # the caller's error (KeyError, TypeError): the store answered
                     self.breaker.record_success()
                     raise
@@ -208,6 +210,10 @@ class Guard:
             return fallback
         if isinstance(exc, CacheUnavailableError):
             raise exc
+        if fault is Fault.ANSWERED:
+            raise CacheUnavailableError(
+                f"{self.name}: the store refused {operation} ({type(exc).__name__}: {exc})"
+            ) from exc
         raise CacheUnavailableError(
             f"{self.name}: {operation} failed ({type(exc).__name__}: {exc}); check that the "
             "store is reachable from this function, or set FAIL_OPEN to True to treat "

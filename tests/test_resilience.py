@@ -189,3 +189,24 @@ def test_a_failure_that_is_not_a_drop_is_never_retried() -> None:
 
     assert guard().call("get", times_out, -1) == -1
     assert calls == ["call"]
+
+
+def test_a_retry_that_cannot_decide_is_a_failure_not_the_callers_error() -> None:
+    from serverless_cache.errors import CacheUnavailableError as Undecided
+
+    def cannot_tell() -> int:
+        raise Undecided("add lost its reply")
+
+    calls: list[str] = []
+    assert guard().call("add", lambda: dropped_once(calls), -1, retry=cannot_tell) == -1
+    strict = guard(fail_open=False)
+    with pytest.raises(Undecided, match="lost its reply"):
+        strict.call("add", lambda: dropped_once([]), -1, retry=cannot_tell)
+
+
+def test_an_answered_error_without_fail_open_says_the_store_refused() -> None:
+    def wrong_type() -> int:
+        raise WrongType("WRONGTYPE")
+
+    with pytest.raises(CacheUnavailableError, match="store refused get"):
+        guard(fail_open=False).call("get", wrong_type, -1)
