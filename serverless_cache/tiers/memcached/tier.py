@@ -166,7 +166,7 @@ class MemcachedTier(NetworkTier):
     def classify(exc: BaseException) -> Fault | None:
         from pymemcache import exceptions as errors
 
-        if isinstance(exc, DiscoveryError | CacheUnavailableError | ConnectionRefusedError):
+        if isinstance(exc, DiscoveryError | ConnectionRefusedError):
             return Fault.FAILED
         if isinstance(exc, errors.MemcacheUnexpectedCloseError):
             return Fault.DROPPED
