@@ -101,9 +101,7 @@ def get_or_set(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | No
     value = tier.get(key, _NONE)
     if value is not _NONE:
         return value
-    flights: Flights = registry.get_or_create(
-        "flights", (tier.kind, tier.name, tier.key_prefix), Flights
-    )
+    flights: Flights = registry.get_or_create("flights", tier.identity, Flights)
     with flights.lock:
         flight = flights.by_key.get(key)
         leader = flight is None

@@ -29,7 +29,8 @@ class ExecutionContextCache(TierCache):
 
     @classmethod
     def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
-        name = pop_option(options, "name") or pop_option(options, "location") or "flask"
+        name, location = pop_option(options, "name"), pop_option(options, "location")
+        name = name or location or "flask"
         if config.get("CACHE_THRESHOLD") and not any(k.lower() == "max_entries" for k in options):
             options["max_entries"] = config["CACHE_THRESHOLD"]
         return TierConfig(name, name, options, config.get("CACHE_KEY_PREFIX") or "", WHERE)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 from flask_caching.backends.base import BaseCache
 
+from serverless_cache import stampede
 from serverless_cache.codec import Codec, Serializer
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.options import pop_option
@@ -23,6 +24,7 @@ from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
 
 Timeout = int | dt.timedelta | None
+R = TypeVar("R")
 WHERE = "CACHE_OPTIONS"
 
 
@@ -145,6 +147,14 @@ class TierCache(BaseCache):
     def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
         return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
+
+    def memoize(self, timeout: Timeout = None) -> Callable[[Callable[..., R]], Callable[..., R]]:
+        """Decorator caching a plain function's results through :meth:`get_or_set`
+        (``cache.cache.memoize(60)``): unlike Flask-Caching's ``Cache.memoize``, a missing
+        value is computed once at a time, with the stampede options of the tier."""
+        return stampede.memoize(
+            self._tier, self._ttl(timeout), make_key=lambda key: self.key_prefix + key
+        )
 
 
 __all__ = ["MISSING", "TierCache"]

@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
 from serverless_cache import clock, registry
@@ -125,6 +125,12 @@ class Tier(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} prefix={self.key_prefix!r}>"
+
+    @property
+    def identity(self) -> Hashable:
+        """What makes two views the same cache (they share in-flight computations): the
+        store they reach and the key prefix, never only a name."""
+        return (self.kind, self.name, self.key_prefix)
 
     @property
     def fail_open(self) -> bool:
@@ -314,24 +320,27 @@ class Tier(ABC):
 
     def delete(self, key: str) -> bool:
         """Remove ``key`` (and its stale copy, with STALE_TTL); True if it was present."""
-        if self.stampede.stale_ttl > 0:
-            self.remove([key + STALE_SUFFIX])
         return self.remove([key]) > 0
 
     def delete_many(self, keys: Sequence[str]) -> bool:
         """Remove the keys; False only when the store could not be asked."""
         unique = list(dict.fromkeys(keys))
-        if not unique:
-            return True
-        if self.stampede.stale_ttl > 0:
-            unique += [key + STALE_SUFFIX for key in unique]
-        return self.remove(unique) >= 0
+        return not unique or self.remove(unique) >= 0
 
     def remove(self, keys: Sequence[str]) -> int:
-        """Remove the (unique) keys: how many were present, -1 if the store could not be asked
-        (a tier that cannot tell answers ``len(keys)``)."""
+        """Remove the (unique) keys and, with STALE_TTL, their stale copies: how many were
+        present, -1 if the store could not be asked. A tier that cannot tell, or a retry after
+        a lost reply (the first attempt may have removed them), answers ``len(keys)``."""
         self.stats.deletes += len(keys)
-        return self._run("delete", lambda: self._delete_many(keys), -1)
+        if self.stampede.stale_ttl > 0:
+            stale = [key + STALE_SUFFIX for key in keys]
+            self._run("delete", lambda: self._delete_many(stale), -1)
+        return self._run(
+            "delete",
+            lambda: self._delete_many(keys),
+            -1,
+            retry=lambda: max(self._delete_many(keys), len(keys)),
+        )
 
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
         """Add ``delta`` atomically and return the new value; expiry is unchanged.

@@ -20,7 +20,7 @@ import pickle
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -170,6 +170,10 @@ class MemoryTier(Tier):
         self._pickle_protocol = settings.pickle_protocol
         # Nothing to sign or compress in process memory unless asked: plain pickle is faster.
         self._plain_pickle = codec.plain_pickle
+
+    @property
+    def identity(self) -> Hashable:
+        return (self.kind, self.store_name, self.key_prefix)
 
     @classmethod
     def from_config(cls, config: TierConfig) -> MemoryTier:

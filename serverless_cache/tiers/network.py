@@ -16,6 +16,7 @@ from serverless_cache.resilience import (
     Fault,
     ResilienceSettings,
     SharedClient,
+    throttled_log,
 )
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import Tier
@@ -39,10 +40,21 @@ class NetworkTier(Tier):
     ) -> None:
         super().__init__(config, codec, stampede)
         self.resilience = resilience
+        self.log = throttled_log(f"{self.kind}:{config.name}", resilience.log_interval)
         kind, key, factory = client
+        self._client_key = key
         self._shared: SharedClient[Any] = SharedClient(
             kind, key, factory, label, resilience, self.stats, self.classify
         )
+
+    @property
+    def identity(self) -> Hashable:
+        return (self.kind, self._client_key, self.location_key, self.key_prefix)
+
+    @property
+    def location_key(self) -> Hashable:
+        """What of LOCATION the client key leaves out (a DynamoDB table): none by default."""
+        return None
 
     @property
     def fail_open(self) -> bool:

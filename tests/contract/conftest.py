@@ -62,10 +62,11 @@ STAMPEDE_OPTIONS = frozenset(
 CODEC_OPTIONS = frozenset(
     {"serializer", "compress_min_bytes", "compress_level", "signing_key", "pickle_protocol"}
 )
-#: Short timeouts, so that nothing in the suite waits long.
-REDIS_DEFAULTS = {"CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
-DYNAMODB_DEFAULTS = {"REGION_NAME": REGION, "CONNECT_TIMEOUT": 0.5, "READ_TIMEOUT": 0.5}
-MEMCACHED_DEFAULTS = {"CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+#: Generous timeouts: no variant waits on a silent server (a down store refuses at once, a
+#: lost reply closes the connection), and a local server on a busy machine can be slow.
+REDIS_DEFAULTS = {"CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 5}
+DYNAMODB_DEFAULTS = {"REGION_NAME": REGION, "CONNECT_TIMEOUT": 5, "READ_TIMEOUT": 5}
+MEMCACHED_DEFAULTS = {"CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 5}
 
 
 # -- direct access to the store, behind the tier's back ----------------------------------------

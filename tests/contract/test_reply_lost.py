@@ -126,3 +126,13 @@ def test_delete_whose_reply_is_lost_is_retried_on_a_fresh_connection(lost_stack:
     assert proxy.dropped == 1
     assert raw.exists("k") is False
     assert tier.get("k", "gone") == "gone"
+
+
+def test_a_delete_whose_reply_was_lost_still_says_the_key_was_present(lost_stack: Stack) -> None:
+    tier = lost_stack.make()
+    raw = lost_stack.raw
+    assert raw is not None and lost_stack.proxy is not None
+    raw.put_int("gone", 43)
+    lost_stack.proxy.drop_replies(1)
+    assert tier.delete("gone") is True  # was: False, the retry found it already removed
+    assert not raw.exists("gone")

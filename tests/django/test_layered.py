@@ -135,7 +135,7 @@ def test_memoize_uses_django_keys() -> None:
 
 
 def test_two_caches_without_location_keep_their_own_l1() -> None:
-    """Both default to the name "layered"; their prefixes differ, so must their L1 stores."""
+    """Neither is named; their prefixes differ, so must their names, L1 stores and state."""
     one = make_cache("", KEY_PREFIX="one", OPTIONS={"EPOCH_CHECK_INTERVAL": 0})
     two = make_cache("", KEY_PREFIX="two", OPTIONS={"EPOCH_CHECK_INTERVAL": 0})
     assert isinstance(one.tier, LayeredTier) and isinstance(two.tier, LayeredTier)

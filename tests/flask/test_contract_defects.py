@@ -52,3 +52,39 @@ def test_cache_serializer_is_honoured() -> None:
     cache.serializer = None
     cache.set("k", ["a", 1])
     assert cache.get("k") == ["a", 1]
+
+
+def test_the_in_process_backend_takes_name_and_location_together() -> None:
+    _, cache = backend(
+        CACHE_TYPE="serverless_cache.flask.ExecutionContextCache",
+        CACHE_OPTIONS={"name": "flask-named", "location": "flask-named"},
+    )  # was: "unknown option 'location'"
+    assert cache.tier.name == "flask-named"
+
+
+def test_memoize_on_the_backend_computes_once_at_a_time() -> None:
+    import threading
+    import time
+
+    _, cache = backend(
+        CACHE_TYPE="serverless_cache.flask.ExecutionContextCache",
+        CACHE_OPTIONS={"name": "flask-memoize"},
+        CACHE_KEY_PREFIX="p_",
+    )
+    calls: list[int] = []
+
+    @cache.memoize(60)
+    def square(x: int) -> int:
+        calls.append(x)
+        time.sleep(0.2)  # long enough for the other threads to arrive while it computes
+        return x * x
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(square(4))) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [16] * 5
+    assert calls == [4]  # Flask-Caching's own memoize would compute it five times
+    assert any(key.startswith("p_memoize:") for key in cache.tier.store.data)  # type: ignore[attr-defined]

@@ -212,3 +212,77 @@ def test_layered_get_or_set_without_lease_answers_the_value_that_won(redis_url: 
 
     assert first.get_or_set("k", first_computes, 60) == "second"  # was: "first", set over it
     assert first.get("k") == second.get("k") == "second"
+
+
+# -- found by review of the redesign ------------------------------------------------------------
+def test_cluster_add_on_an_empty_hash_tag_key_stores_and_keeps_the_breaker_closed(
+    redis_cluster_urls: list[str],
+) -> None:
+    tier = redis_tier(redis_cluster_urls, {"CLUSTER": True})
+    assert tier.set("normal", "stored", None)
+    for i in range(4):  # Redis hashes all of "{}{user1}": the token must follow it
+        assert tier.add(f"{{}}{{user{i}}}", "v", None) is True
+    assert tier.get("normal") == "stored"
+    assert tier.stats.errors == 0
+
+
+def test_unnamed_layered_caches_share_no_computation_and_no_counters(redis_url: str) -> None:
+    import threading
+
+    def unnamed(db: int) -> LayeredTier:
+        tiers = [{"TIER": "memory"}, {"TIER": "redis", "LOCATION": redis_url[:-1] + str(db)}]
+        return layered_tier("", {"TIERS": tiers})
+
+    a, b = unnamed(3), unnamed(4)
+    assert a.name != b.name
+    a_computing, b_done = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        a_computing.set()
+        b_done.wait(10)
+        return "value of cache A"
+
+    thread = threading.Thread(target=a.get_or_set, args=("k", slow, 60))
+    thread.start()
+    a_computing.wait(10)
+    assert b.get_or_set("k", lambda: "value of cache B", 60) == "value of cache B"
+    b_done.set()
+    thread.join()
+    assert a.get("k") == "value of cache A"
+    assert a.stats is not b.stats and a.last.stats is not b.last.stats
+
+
+def test_the_log_interval_option_throttles_the_tier_s_own_warnings(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis_tier(redis_url, {"SIGNING_KEY": "a"}).set("k", [1], None)
+    reader = redis_tier(redis_url, {"SIGNING_KEY": "b", "LOG_INTERVAL": 1})
+    with caplog.at_level(logging.WARNING, logger="serverless_cache"):
+        reader.get("k")
+        reader.get("k")
+        clock.advance(5)
+        reader.get("k")
+    assert len(caplog.records) == 2
+
+
+def test_redis_incr_beyond_64_bits_is_an_overflow_not_a_type_error(redis_url: str) -> None:
+    tier = redis_tier(redis_url)
+    tier.set("n", 2**63, None)
+    with pytest.raises(OverflowError, match="64-bit"):
+        tier.incr("n")
+    tier.set("m", 1, None)
+    with pytest.raises(OverflowError, match="64-bit"):
+        tier.incr("m", 2**64)
+    assert tier.get("m") == 1
+    tier.set("text", "abc", None)
+    with pytest.raises(TypeError):
+        tier.incr("text")
+
+
+def test_a_delete_counts_one_delete_with_stale_copies() -> None:
+    from tests.tiers.build import memory
+
+    tier = memory("stale-deletes", {"STALE_TTL": 30})
+    tier.set("k", 1, 60)
+    assert tier.delete("k") is True
+    assert tier.stats.deletes == 1

@@ -113,6 +113,10 @@ class DynamoDBTier(NetworkTier):
             config = replace(config, name=settings.table_name)
         return cls(config, settings, Codec(codec), stampede, resilience)
 
+    @property
+    def location_key(self) -> str:
+        return self.table
+
     # -- plumbing --------------------------------------------------------------------------
     @property
     def client(self) -> DynamoDBClient:
@@ -310,7 +314,14 @@ class DynamoDBTier(NetworkTier):
             )
         except ConditionFailed:
             return False
-        if chunks and batch_write(self._request, self.table, puts(key, chunks)):
+        try:
+            chunks_failed = bool(chunks) and bool(
+                batch_write(self._request, self.table, puts(key, chunks))
+            )
+        except BaseException:
+            self._request("delete_item", TableName=self.table, Key=self._key(key))
+            raise  # a manifest without its chunks must not block every later add
+        if chunks_failed:
             self._request("delete_item", TableName=self.table, Key=self._key(key))
             return False
         return True

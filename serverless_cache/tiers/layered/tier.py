@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -96,6 +96,7 @@ class LayeredTier(Tier):
         self.epoch_key = config.key_prefix + EPOCH_SUFFIX
         # The epoch matters only to in-process tiers; shared ones are emptied by clear() itself.
         self.local_tiers = [t for t in self.tiers[:-1] if t.in_process]
+        self.digest = digest
         self.state: LayeredState = registry.get_or_create(
             "layered", (config.name, config.key_prefix, digest), LayeredState
         )
@@ -105,13 +106,17 @@ class LayeredTier(Tier):
     @classmethod
     def from_config(cls, config: TierConfig) -> LayeredTier:
         """OPTIONS: TIERS (fastest first), EPOCH_CHECK_INTERVAL and the stampede options."""
-        if not config.name:
-            config = replace(config, name="layered")
         refuse_local_limits(config, "a layered cache's L1 is bounded in TIERS[0]['OPTIONS']")
         settings, stampede_settings = config.parse(LayeredSettings, StampedeSettings)
         digest = config_digest(config.key_prefix, settings.tiers)
+        if not config.name:  # two unnamed caches must not share metrics or state
+            config = replace(config, name=f"layered#{digest}")
         tiers, caps = build_tiers(config, settings, digest)
         return cls(config, tiers, caps, settings, stampede_settings, digest=digest)
+
+    @property
+    def identity(self) -> Hashable:
+        return (self.kind, self.name, self.key_prefix, self.digest)
 
     @property
     def authority(self) -> Tier:

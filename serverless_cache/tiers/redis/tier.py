@@ -121,14 +121,30 @@ def store_errors() -> tuple[type[BaseException], ...]:
     return _store_errors
 
 
-def token_key(key: str) -> str | None:
-    """Where ``add`` leaves its token: in ``key``'s hash slot, so one script sees both."""
+def token_key(key: str, cluster: bool) -> str | None:
+    """Where ``add`` leaves its token: in ``key``'s hash slot, so one script sees both.
+
+    Redis hashes the text between the first ``{`` and the first ``}`` after it, when that is
+    not empty, else the whole key; a key whose slot no other name can share gets None.
+    """
+    if not cluster:
+        return key + TOKEN_SUFFIX
     start = key.find("{")
-    if start != -1 and key.find("}", start + 2) != -1:
-        return key + TOKEN_SUFFIX  # a hash tag already decides the slot
+    end = key.find("}", start + 1) if start != -1 else -1
+    if end > start + 1:
+        return key + TOKEN_SUFFIX  # a hash tag decides the slot, and it stays first
     if "}" in key:
         return None  # no slot-preserving name; add is then not retried
     return "{" + key + "}" + TOKEN_SUFFIX
+
+
+def _is_integer(payload: Any) -> bool:
+    """Whether a stored payload is an integer written as digits (as the codec writes ints)."""
+    try:
+        int(payload)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _millis(ttl: float | None) -> int | None:
@@ -202,6 +218,8 @@ class RedisTier(NetworkTier):
     def classify(exc: BaseException) -> Fault | None:
         from redis import exceptions as errors
 
+        if isinstance(exc, errors.RedisClusterException) and "slot" in str(exc):
+            return Fault.ANSWERED  # the keys of one call map to several slots: not an outage
         if isinstance(exc, errors.ClusterError | errors.ReadOnlyError):
             return Fault.FAILED
         if isinstance(exc, errors.ResponseError):
@@ -297,7 +315,7 @@ class RedisTier(NetworkTier):
     def _add_script(
         self, key: str, encoded: bytes, ttl: float | None, token: bytes, *, retry: bool
     ) -> bool:
-        marker = token_key(key)
+        marker = token_key(key, self.settings.cluster)
         client = self.client.primary()
         if marker is None:
             if retry:
@@ -313,6 +331,8 @@ class RedisTier(NetworkTier):
     def _incr(self, key: str, delta: int, create: bool) -> int | None:
         from redis.exceptions import ResponseError
 
+        if not -(2**63) <= delta < 2**63:
+            raise OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
         client = self.client.primary()
         try:
             if create:
@@ -322,6 +342,10 @@ class RedisTier(NetworkTier):
             if "overflow" in str(exc):
                 raise OverflowError(
                     f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
+                ) from None
+            if "out of range" in str(exc) and _is_integer(client.get(key)):
+                raise OverflowError(
+                    f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
                 ) from None
             if "not an integer" in str(exc) or "WRONGTYPE" in str(exc):
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
