@@ -92,8 +92,8 @@ def test_ttl_over_30_days_is_sent_as_an_epoch_time(tier: MemcachedTier) -> None:
     assert tier.set("t:far", "v", forty_days)
     assert tier.get("t:far") == "v"  # a relative 40 days would be an epoch in 1970: expired
     remaining = tier.ttl("t:far")
-    # memcached counts from its own clock, which may lag ours by a second
-    assert remaining is not None and forty_days - 5 <= remaining <= forty_days + 2
+    # memcached counts from its own clock, ticked once a second: on a busy machine it lags ours
+    assert remaining is not None and forty_days - 5 <= remaining <= forty_days + 5
     assert tier.set("t:month", "v", float(RELATIVE_LIMIT))
     assert tier.get("t:month") == "v"
 
