@@ -126,7 +126,7 @@ class DynamoDBCache(TierCache):
     ``manage.py create_dynamodb_cache_table``).
 
     OPTIONS: ``REGION_NAME``, ``ENDPOINT_URL``, ``CONNECT_TIMEOUT``, ``READ_TIMEOUT``,
-    ``MAX_ATTEMPTS``, ``CONSISTENT_READ``, ``MAX_VALUE_BYTES``, ``CLEAR_SEGMENTS``,
+    ``CONSISTENT_READ``, ``MAX_VALUE_BYTES``, ``CLEAR_SEGMENTS``,
     ``SCAN_PAGE_SIZE``, ``FAIL_OPEN`` and the breaker options, and the codec options.
     ``clear()`` removes the keys of this cache's KEY_PREFIX only; without a prefix the cache
     owns the table and clears all of it, as the Redis backend flushes its database.
