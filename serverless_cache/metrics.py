@@ -22,13 +22,24 @@ from typing import Any, TextIO
 from serverless_cache import registry
 
 #: The counters of every tier, in report order.
-COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions")
+COUNTERS = (
+    "hits",
+    "misses",
+    "sets",
+    "deletes",
+    "errors",
+    "promotions",
+    "recovered",
+    "fail_safe",
+    "eager_refreshes",
+    "factory_timeouts",
+)
 #: The most metric definitions one EMF directive may hold.
 EMF_METRICS_PER_DIRECTIVE = 100
 #: Latency samples kept per tier between two flushes (EMF accepts 100 values per metric).
 LATENCY_SAMPLES = 100
 #: EMF metric names and units of the counters.
-_EMF_NAMES = {name: name.capitalize() for name in COUNTERS}
+_EMF_NAMES = {name: name.title().replace("_", "") for name in COUNTERS}
 
 
 @dataclass
@@ -45,6 +56,14 @@ class TierStats:
     deletes: int = 0
     errors: int = 0
     promotions: int = 0
+    #: Writes undone after the store came back (keys deleted, or 1 for a namespace cleared).
+    recovered: int = 0
+    #: get_or_set answers served from a fallback copy (factory failed or store unreachable).
+    fail_safe: int = 0
+    #: Entries recomputed before they expired (EAGER_REFRESH).
+    eager_refreshes: int = 0
+    #: Factories that outlived FACTORY_SOFT_TIMEOUT or FACTORY_HARD_TIMEOUT.
+    factory_timeouts: int = 0
     latency_ms: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def observe(self, seconds: float) -> None:

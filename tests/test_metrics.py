@@ -51,6 +51,10 @@ def test_reports_are_per_invocation_deltas() -> None:
         "deletes": 0,
         "errors": 0,
         "promotions": 0,
+        "recovered": 0,
+        "fail_safe": 0,
+        "eager_refreshes": 0,
+        "factory_timeouts": 0,
         "latency_ms": [],
     }
     assert metrics.invocation_metrics()["caches"]["shop"]["memory"]["misses"] == 0

@@ -23,6 +23,7 @@ from serverless_cache import clock, registry
 from serverless_cache.codec import Codec
 from serverless_cache.errors import CacheUnavailableError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
+from serverless_cache.recovery import ALL_KEYS, Writes
 from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.stampede import get_or_set as stampede_get_or_set
@@ -86,8 +87,21 @@ class Tier(ABC):
         self.codec = codec
 
     # -- how a store call runs: network tiers run it under their guard -------------------
-    def _run(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+    def _run(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        writes: Writes = None,
+    ) -> T:
+        """``fn()``; network tiers add fail-open, the breaker, retries, and remember the keys
+        ``writes`` names (or ``ALL_KEYS``) when the call may not have taken effect."""
         return fn()
+
+    def _dropped(self, keys: Sequence[str]) -> None:
+        """The store refused to store ``keys``; network tiers remember them (recovery)."""
 
     # -- primitives ------------------------------------------------------------------------
     @abstractmethod
@@ -234,9 +248,11 @@ class Tier(ABC):
             return [] if self.delete_many(list(items)) else list(items)
         # Encode everything first, so a bad value raises before anything is written.
         encoded = {key: self._encode(key, value) for key, value in items.items()}
-        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), list(encoded))
+        keys = list(encoded)
+        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
         self.stats.sets += len(encoded) - len(failed)
         if failed and len(failed) < len(encoded):
+            self._dropped(failed)
             self.log.warning(
                 "partial", "%s cache %r could not store %d of %d keys", self.kind, self.name,
                 len(failed), len(encoded),
@@ -258,6 +274,7 @@ class Tier(ABC):
             lambda: self._add(key, encoded, ttl, token),
             False,
             retry=lambda: self._add_again(key, encoded, ttl, token),
+            writes=[key],
         )
         self.stats.sets += added
         return added
@@ -278,12 +295,13 @@ class Tier(ABC):
         self.stats.deletes += len(keys)
         if self.stampede.stale_ttl > 0:
             stale = [key + STALE_SUFFIX for key in keys]
-            self._run("delete", lambda: self._delete_many(stale), -1)
+            self._run("delete", lambda: self._delete_many(stale), -1, writes=stale)
         return self._run(
             "delete",
             lambda: self._delete_many(keys),
             -1,
             retry=lambda: max(self._delete_many(keys), len(keys)),
+            writes=keys,
         )
 
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
@@ -295,7 +313,7 @@ class Tier(ABC):
         """
         check_delta(delta)
         result: Any = self._run(
-            "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None
+            "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None, writes=[key]
         )
         if result is UNREACHABLE:
             raise CacheUnavailableError(
@@ -310,11 +328,11 @@ class Tier(ABC):
         ttl = expiry(ttl)
         if ttl is not None and ttl <= 0:
             return self.remove([key]) > 0
-        return self._run("touch", lambda: self._touch(key, ttl), False)
+        return self._run("touch", lambda: self._touch(key, ttl), False, writes=[key])
 
     def clear(self) -> bool:
         """Remove every entry of this cache, and only those; False if the store failed."""
-        return self._run("clear", self._clear, False)
+        return self._run("clear", self._clear, False, writes=ALL_KEYS)
 
     def close(self) -> None:
         """Per-request hook (Django calls it after every request): keep pooled resources."""
