@@ -133,6 +133,11 @@ def begin_invocation() -> bool:
     return state.invocations > 1
 
 
+def invocation_number() -> int:
+    """How many invocations this execution environment has begun (0 outside a handler)."""
+    return _state().invocations
+
+
 def context_reused() -> bool:
     """Whether the current invocation runs in an execution context that served one before."""
     return _state().invocations > 1

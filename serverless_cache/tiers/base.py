@@ -251,6 +251,8 @@ class Tier(ABC):
         keys = list(encoded)
         failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
         self.stats.sets += len(encoded) - len(failed)
+        if self.stampede.fallback_life > 0 and len(failed) < len(encoded):
+            self._keep_fallbacks({k: v for k, v in encoded.items() if k not in failed}, ttl)
         if failed and len(failed) < len(encoded):
             self._dropped(failed)
             self.log.warning(
@@ -277,6 +279,8 @@ class Tier(ABC):
             writes=[key],
         )
         self.stats.sets += added
+        if added and self.stampede.fallback_life > 0:
+            self._keep_fallbacks({key: encoded}, ttl)
         return added
 
     def delete(self, key: str) -> bool:
@@ -293,7 +297,7 @@ class Tier(ABC):
         present, -1 if the store could not be asked. A tier that cannot tell, or a retry after
         a lost reply (the first attempt may have removed them), answers ``len(keys)``."""
         self.stats.deletes += len(keys)
-        if self.stampede.stale_ttl > 0:
+        if self.stampede.fallback_life > 0:
             stale = [key + STALE_SUFFIX for key in keys]
             self._run("delete", lambda: self._delete_many(stale), -1, writes=stale)
         return self._run(
@@ -345,7 +349,35 @@ class Tier(ABC):
         must not raise when the store is down, only count and log as any other call does.
         """
 
-    # -- stampede protection ---------------------------------------------------------------
+    # -- stampede protection and fail-safe ---------------------------------------------------
+    def refresh_entry(self, key: str, default: Any) -> tuple[Any, float | None]:
+        """``(value or default, expires_at)`` for EAGER_REFRESH; ``expires_at`` is None when
+        the entry never expires or when this read cannot tell (a layered cache's L1 hit)."""
+        entry = self.get_entries([key]).get(key)
+        return (default, None) if entry is None else entry
+
+    def fallback(self, key: str, default: Any) -> Any:
+        """The fallback copy of ``key`` (STALE_TTL, FAIL_SAFE_MAX_AGE), or ``default``."""
+        return self.get(key + STALE_SUFFIX, default)
+
+    def unreachable(self) -> bool:
+        """Whether the store failed lately (fail-safe answers from fallbacks then)."""
+        return False
+
+    def _keep_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> None:
+        """Write the fallback copies of entries just stored, kept ``fallback_life`` longer."""
+        longer = None if ttl is None else ttl + self.stampede.fallback_life
+        self._write_fallbacks({key + STALE_SUFFIX: raw for key, raw in encoded.items()}, longer)
+
+    def store_fallbacks(self, values: Mapping[str, Any], ttl: float | None) -> list[str]:
+        """Store fallback copies (``values`` keyed by fallback key) for exactly ``ttl``; the
+        keys not stored. A layered cache writes its tiers' copies through this."""
+        return self._write_fallbacks({k: self._encode(k, v) for k, v in values.items()}, ttl)
+
+    def _write_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
+        keys = list(encoded)
+        return self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
+
     def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time
         (see :mod:`serverless_cache.stampede`)."""

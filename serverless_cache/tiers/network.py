@@ -99,6 +99,9 @@ class NetworkTier(Tier):
         on_failure = None if writes is None else lambda: self._remember(journal, writes)
         return self._shared.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
 
+    def unreachable(self) -> bool:
+        return self._shared.client.breaker.failures > 0 or self.journal.pending
+
     def _dropped(self, keys: Sequence[str]) -> None:
         self.journal.record(keys)
 
