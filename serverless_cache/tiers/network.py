@@ -26,6 +26,9 @@ from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 
 T = TypeVar("T")
+#: Writes that, once they land, leave nothing of what a dropped write meant to replace (an
+#: ``add`` that found the key, a ``touch`` or an ``incr`` keep the older value).
+REPLACING = frozenset({"set_many", "delete", "clear"})
 
 
 class NetworkTier(Tier):
@@ -98,10 +101,11 @@ class NetworkTier(Tier):
             if journal.due(clock.monotonic()):
                 self._recover(journal)
             if reads is not None and journal.suspects(reads):
-                # Keys whose writes may have been dropped are misses until that is undone.
+                # Keys whose writes may have been dropped are misses until that is undone (the
+                # store is still asked: unreachable, it fails or raises as for any read).
+                found = self._shared.call(operation, fn, fallback, retry=retry)
                 if len(reads) == 1 or journal.overflowed:
                     return fallback
-                found = self._shared.call(operation, fn, fallback, retry=retry)
                 return journal.without_suspects(found)
         if writes is None:
             return self._shared.call(operation, fn, fallback, retry=retry)
@@ -113,7 +117,7 @@ class NetworkTier(Tier):
             journal.record(writes)
 
         result = self._shared.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
-        if not failed and journal.pending:
+        if not failed and journal.pending and operation in REPLACING:
             journal.landed(writes)
         return result
 

@@ -130,3 +130,31 @@ def test_a_clear_that_failed_is_done_once_back(lost_stack: Stack) -> None:
     assert not tier.clear()
     back(lost_stack)
     assert tier.get("mine:k", "miss") == "miss"
+
+
+def _dropped_then_back_before_a_replay(stack: Stack, tier: Tier) -> None:
+    """``k`` was "old"; a write of it was dropped, and a replay failed just before the store
+    came back (the next one is not due yet)."""
+    assert stack.proxy is not None
+    assert tier.set("k", "old", None)
+    stack.proxy.down()
+    assert not tier.set("k", "dropped", None)
+    assert tier.get("other", "miss") == "miss"  # tries the replay, which fails
+    shared: Any = getattr(tier, "last", tier)
+    shared.journal.next_attempt = clock.monotonic() + 3600  # on a busy machine, too
+    stack.proxy.forward()
+
+
+def test_a_later_write_that_lands_replaces_the_dropped_one(lost_stack: Stack) -> None:
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    _dropped_then_back_before_a_replay(lost_stack, tier)
+    assert tier.get("k", "miss") == "miss"
+    assert tier.set("k", "landed", None)
+    assert tier.get("k") == "landed"
+
+
+def test_an_add_that_finds_the_older_value_leaves_the_key_a_miss(lost_stack: Stack) -> None:
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    _dropped_then_back_before_a_replay(lost_stack, tier)
+    assert not tier.add("k", "added", None)  # "old" is still in the store
+    assert tier.get("k", "miss") == "miss"
