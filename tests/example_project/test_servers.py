@@ -1,4 +1,4 @@
-"""The demo's own servers: extra arguments reach redis-server, pause() freezes it, resume() thaws."""
+"""The demo's own servers: extra arguments reach redis-server, pause() freezes, resume() thaws."""
 
 from __future__ import annotations
 
