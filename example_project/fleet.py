@@ -17,20 +17,21 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import importlib
 import itertools
-import multiprocessing as mp
 import os
 import queue
 import random
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import Any
 
-from example_project import cache_config, events
+from example_project import cache_config, events, servers, snapstart
+from example_project.execution import Environment
 from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
 
 HANDLERS = {
@@ -61,10 +62,18 @@ class Plan:
     warmup_share: float = 0.03
     page_share: float = 0.3
     seed: int = 7
+    #: Freezes per environment longer than the demo servers' idle timeout: connections die.
+    long_freezes: int = 2
+    freeze_s: float = 2.5
+    #: The demo's redis-server ``timeout`` and memcached ``idle_timeout`` (whole seconds; both
+    #: servers close an idle connection between one and two timeouts after its last use).
+    idle_timeout_s: int = 1
+    #: Environments restored from one SnapStart snapshot, per function.
+    restores: int = 3
 
 
 FULL = Plan(environments=4, requests=2_000, products=500)
-SHORT = Plan(environments=2, requests=300, products=100)
+SHORT = Plan(environments=2, requests=300, products=100, long_freezes=1)
 
 
 # -- traffic -------------------------------------------------------------------------------
@@ -83,6 +92,7 @@ class Job:
     event: dict[str, Any]
     warmup: bool = False
     plugin_context: bool = False
+    idle_s: float = 0.0  # how long the environment stays frozen before this invocation
 
 
 def traffic(plan: Plan) -> list[list[Job]]:
@@ -107,25 +117,18 @@ def traffic(plan: Plan) -> list[list[Job]]:
         page = "pages" if rng.random() < plan.page_share else "products"
         shape = rng.choice(sorted(EVENT_SHAPES))
         target.append(Job(shape, EVENT_SHAPES[shape](f"/{page}/{product()}")))
+    for environment in jobs:  # the long freezes, spread over each environment's invocations
+        for number in range(1, plan.long_freezes + 1):
+            index = len(environment) * number // (plan.long_freezes + 1)
+            if index > 0:
+                environment[index].idle_s = plan.freeze_s
     return jobs
 
 
-# -- one execution environment (a worker process) -------------------------------------------
-class _ConnectionCounter:
-    """Counts sockets this process connects, per tier, through the ``socket.connect`` audit
-    event: the real number, whatever client library opened them."""
-
-    def __init__(self, ports: dict[int, str]) -> None:
-        self.ports = ports
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, name: str, args: tuple[Any, ...]) -> None:
-        if name != "socket.connect":
-            return
-        address = args[1]
-        port = address[1] if isinstance(address, tuple) and len(address) >= 2 else None
-        tier = self.ports.get(port, "other") if isinstance(port, int) else "other"
-        self.counts[tier] = self.counts.get(tier, 0) + 1
+# -- one execution environment (an awslambdaric process) -----------------------------------
+def plugin_client_context() -> dict[str, Any]:
+    """The client context serverless-plugin-warmup invokes with (its marker in ``custom``)."""
+    return {"custom": {"source": "serverless-plugin-warmup"}}
 
 
 def run_environment(
@@ -134,52 +137,45 @@ def run_environment(
     environ: dict[str, str],
     ports: dict[int, str],
     jobs: list[Job],
-    results: Any,
+    long_freezes: bool,
+    results: queue.Queue[Outcome | BaseException | None],
 ) -> None:
-    """Body of a worker process: import the handler on the first event, then serve ``jobs``."""
-    os.environ.update(environ)
-    counter = _ConnectionCounter(ports)
-    sys.addaudithook(counter)
-    from example_project import database
-    from serverless_cache import metrics
-
-    handler: Callable[[Any, Any], Any] | None = None
-    for job in jobs:
-        init_ms = 0.0
-        before_db, before_connections = database.calls, dict(counter.counts)
-        if handler is None:  # the init phase: its connections count with the first invocation
-            started = time.perf_counter()
-            handler = importlib.import_module(HANDLERS[function]).lambda_handler
-            init_ms = (time.perf_counter() - started) * 1000
-        context = (
-            events.plugin_warmup_context() if job.plugin_context else events.LambdaContext(function)
-        )
-        started = time.perf_counter()
-        response = handler(job.event, context)
-        latency_ms = (time.perf_counter() - started) * 1000
-        report = metrics.last_report() or {}
-        status = 200 if job.warmup else int(response.get("statusCode", 0))
-        connections = {
-            tier: count - before_connections.get(tier, 0) for tier, count in counter.counts.items()
-        }
-        tiers: dict[str, dict[str, Any]] = {}
-        for per_tier in report.get("caches", {}).values():
-            for tier, entry in per_tier.items():
-                tiers[tier] = entry
-        results.put(
-            Outcome(
-                environment=number,
-                warmup=job.warmup,
-                cold_start=bool(report.get("cold_start")),
-                status=status,
-                latency_ms=latency_ms,
-                init_ms=init_ms,
-                db_queries=database.calls - before_db,
-                connections=connections,
-                tiers=tiers,
+    """Serve ``jobs`` in one environment, frozen between invocations (thread body)."""
+    try:
+        environment = Environment(function, HANDLERS[function], environ, ports)
+    except BaseException as exc:
+        results.put(exc)
+        return
+    try:
+        for index, job in enumerate(jobs):
+            frozen_s = job.idle_s if long_freezes else 0.0
+            if index:
+                environment.freeze(frozen_s)
+            context = plugin_client_context() if job.plugin_context else None
+            body = environment.invoke(job.event, context)
+            measured, response = body["measured"], body["response"]
+            status = 200 if job.warmup else int(response.get("statusCode", 0))
+            results.put(
+                Outcome(
+                    environment=number,
+                    warmup=job.warmup,
+                    cold_start=measured["cold_start"],
+                    status=status,
+                    latency_ms=measured["latency_ms"],
+                    init_ms=measured["init_ms"],
+                    db_queries=measured["db_queries"],
+                    connections=measured["connections"],
+                    tiers=measured["tiers"],
+                    thawed=index > 0,
+                    frozen_s=frozen_s if index else 0.0,
+                    dead=measured["dead"],
+                )
             )
-        )
-    results.put(None)
+    except BaseException as exc:
+        results.put(exc)
+    finally:
+        environment.close()
+        results.put(None)
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -190,8 +186,13 @@ class Progress:
         self.total, self.done, self.stream = total, 0, stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._next_quarter = 0
+        self._lock = threading.Lock()  # the functions' fleets run side by side
 
     def advance(self, label: str) -> None:
+        with self._lock:
+            self._advance(label)
+
+    def _advance(self, label: str) -> None:
         self.done += 1
         fraction = self.done / self.total
         if self.tty:
@@ -214,48 +215,44 @@ def run_fleet(
     ports: dict[int, str],
     progress: Progress,
 ) -> Totals:
-    """Start one process per environment, feed each its invocations, collect the outcomes."""
-    context = mp.get_context("spawn")
-    results = context.Queue()
+    """Start the environments, feed each its invocations, collect the outcomes."""
+    results: queue.Queue[Outcome | BaseException | None] = queue.Queue()
     worker_environ = {
         **environ,
         "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
         "EXAMPLE_CACHE_TIERS": ",".join(stack),
         "EXAMPLE_CACHE_PREFIX": f"fleet-{uuid.uuid4().hex[:8]}",
     }
-    plans = traffic(plan)
+    long_freezes = stack != ["memory"]  # only a shared tier has connections to lose
     workers = [
-        context.Process(
+        threading.Thread(
             target=run_environment,
-            args=(function, number, worker_environ, ports, jobs, results),
+            args=(function, number, worker_environ, ports, jobs, long_freezes, results),
             daemon=True,
         )
-        for number, jobs in enumerate(plans)
+        for number, jobs in enumerate(traffic(plan))
     ]
     for worker in workers:
         worker.start()
     totals = Totals(function, stack)
     running = len(workers)
     label = f"{function} / {'+'.join(stack)}"
+    failure: BaseException | None = None
     while running:
-        try:
-            outcome = results.get(timeout=1)
-        except queue.Empty:
-            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-            if dead:
-                raise RuntimeError(f"{label}: an environment exited with {dead[0]}") from None
-            continue
+        outcome = results.get()
         if outcome is None:
             running -= 1
-            continue
-        if outcome.status != 200:
-            raise RuntimeError(f"{label}: a request failed with status {outcome.status}")
-        totals.outcomes.append(outcome)
-        progress.advance(label)
+        elif isinstance(outcome, BaseException):
+            failure = failure or outcome
+        elif outcome.status != 200:
+            failure = failure or RuntimeError(f"a request failed with status {outcome.status}")
+        else:
+            totals.outcomes.append(outcome)
+            progress.advance(label)
     for worker in workers:
         worker.join(timeout=30)
-        if worker.exitcode != 0:
-            raise RuntimeError(f"{label}: environment exited with {worker.exitcode}")
+    if failure is not None:
+        raise RuntimeError(f"{label}: {failure}") from failure
     return totals
 
 
@@ -297,22 +294,50 @@ def create_demo_table(environ: dict[str, str]) -> None:
     )
 
 
+def start_servers(environ: dict[str, str], plan: Plan, stack: ExitStack) -> list[str]:
+    """A redis-server and a memcached of the demo's own (idle timeout ``plan.idle_timeout_s``)
+    for each of REDIS_URL and MEMCACHED_URL not given, when the binary is on PATH."""
+    started = []
+    idle = str(plan.idle_timeout_s)
+    if not environ.get("REDIS_URL") and servers.available("redis-server"):
+        environ["REDIS_URL"] = stack.enter_context(servers.redis_server(["--timeout", idle])).url
+        started.append("redis-server")
+    if not environ.get("MEMCACHED_URL") and servers.available("memcached"):
+        memcached = servers.memcached_server(["-o", f"idle_timeout={idle}"])
+        environ["MEMCACHED_URL"] = stack.enter_context(memcached).url
+        started.append("memcached")
+    return started
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_project.fleet", description=__doc__)
     parser.add_argument("--short", action="store_true", help="a small run for CI (under a minute)")
     parser.add_argument("--environments", type=int, help="execution environments per function")
     parser.add_argument("--requests", type=int, help="requests per function and tier stack")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-servers",
+        action="store_true",
+        help="start no redis-server or memcached of the demo's own (the in-process tier alone"
+        " unless REDIS_URL, MEMCACHED_URL or DYNAMODB_ENDPOINT_URL is set)",
+    )
     args = parser.parse_args(argv)
     plan = SHORT if args.short else FULL
-    plan = Plan(
+    plan = replace(
+        plan,
         environments=args.environments or plan.environments,
         requests=args.requests or plan.requests,
-        products=plan.products,
         seed=args.seed,
     )
     environ = dict(os.environ)
     environ.setdefault("EXAMPLE_DB_DELAY", "0.02")
+    with ExitStack() as stack:
+        started = [] if args.no_servers else start_servers(environ, plan, stack)
+        return run(plan, environ, started)
+
+
+def run(plan: Plan, environ: dict[str, str], started: list[str]) -> int:
+    """The whole demo, once its servers run."""
     stacks, ports = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
@@ -321,19 +346,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" over {plan.products} products, {float(environ['EXAMPLE_DB_DELAY']) * 1000:.0f} ms "
         f"database, {plan.warmup_share:.0%} warm-up pings."
     )
+    print(
+        "Each environment is the real runtime client (awslambdaric) polling a Runtime API on"
+        " loopback, frozen (SIGSTOP) between invocations;"
+        f" {plan.long_freezes} freeze(s) per environment last {plan.freeze_s:g} s in the stacks"
+        " with a shared tier."
+    )
+    if started:
+        print(
+            f"Started {' and '.join(started)} for the demo, closing connections idle for"
+            f" {plan.idle_timeout_s} s (so while an environment is frozen)."
+        )
     print(f"Tier stacks: {'; '.join(' -> '.join(TIER_LABELS[t] for t in s) for s in stacks)}.")
     if len(stacks) == 1:
-        print("Set REDIS_URL, MEMCACHED_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
+        print(
+            "Install redis-server and memcached, or set REDIS_URL, MEMCACHED_URL and/or"
+            " DYNAMODB_ENDPOINT_URL, to add the shared tiers."
+        )
     if "dynamodb" in tiers_used:
         create_demo_table(environ)
     sys.stdout.flush()
     progress = Progress(plan.requests * len(HANDLERS) * len(stacks))
-    all_totals = [
-        run_fleet(function, stack, plan, environ, ports, progress)
-        for stack in stacks
-        for function in HANDLERS
-    ]
+    all_totals = []
+    with ThreadPoolExecutor(len(HANDLERS)) as pool:  # the functions' fleets side by side
+        for stack in stacks:
+            runs = [
+                pool.submit(run_fleet, function, stack, plan, environ, ports, progress)
+                for function in HANDLERS
+            ]
+            all_totals += [run.result() for run in runs]
     print(report(all_totals, tiers_used))
+    print(
+        "\nSnapStart. One environment per function initialised under SnapStart (primed with 5"
+        " requests), its snapshot taken (forked) and restored"
+        f" {plan.restores} times; an after-restore hook of the app's, registered before any"
+        " cache existed, reports the L1 entries it finds and its first random() draw. own"
+        " sockets: the tier connections the copy opened (none may be another copy's);"
+        " snapshot's open: the snapshot's sockets left open (redis-py forgets, without closing,"
+        " connections made by another pid: a fork's artefact, a real restore keeps the pid).\n"
+    )
+    for function in HANDLERS:
+        stack = stacks[-1]
+        snap_environ = {
+            **environ,
+            "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
+            "EXAMPLE_CACHE_TIERS": ",".join(stack),
+            "EXAMPLE_CACHE_PREFIX": f"snap-{uuid.uuid4().hex[:8]}",
+        }
+        copies = snapstart.restore_copies(
+            function, HANDLERS[function], snap_environ, ports, plan.restores
+        )
+        print(snapstart.table(function, stack, copies))
     return 0
 
 

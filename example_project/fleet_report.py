@@ -28,6 +28,9 @@ class Outcome:
     db_queries: int
     connections: dict[str, int]
     tiers: dict[str, dict[str, Any]]
+    thawed: bool = False  # the environment was frozen before this invocation
+    frozen_s: float = 0.0
+    dead: dict[str, int] = field(default_factory=dict)  # sockets found closed at the thaw
 
 
 @dataclass
@@ -114,6 +117,49 @@ def tier_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
     return rows
 
 
+def thaw_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
+    """Per stack: what freezing did to the connections, and what the first request paid."""
+    rows = []
+    for totals in all_totals:
+        thawed = [o for o in totals.outcomes if o.thawed]
+        long = [o for o in thawed if o.frozen_s > 0]
+        cached = [o.latency_ms for o in long if o.db_queries == 0 and not o.warmup]
+        latencies = [o.latency_ms for o in totals.requests]
+        rows.append(
+            [
+                totals.function,
+                "+".join(totals.stack),
+                str(len(thawed)),
+                str(len(long)),
+                str(sum(sum(o.dead.values()) for o in long)),
+                str(sum(sum(o.connections.values()) for o in long)),
+                str(sum(e["errors"] for o in long for e in o.tiers.values())),
+                f"{max(cached):.2f}" if cached else "-",
+                f"{_percentile(latencies, 0.5):.2f}",
+                f"{_percentile(latencies, 0.99):.2f}",
+            ]
+        )
+    return rows
+
+
+def thaw_table(all_totals: Sequence[Totals]) -> str:
+    return _table(
+        [
+            "function",
+            "tiers",
+            "thaws",
+            "long freezes",
+            "dead found",
+            "reconnected",
+            "errors",
+            "slowest first ms",
+            "p50 ms",
+            "p99 ms",
+        ],
+        thaw_rows(all_totals),
+    )
+
+
 def report(all_totals: Sequence[Totals], tiers_used: list[str]) -> str:
     """The two tables and their legends."""
     cold = sum(o.init_ms for t in all_totals for o in t.outcomes if o.init_ms)
@@ -167,6 +213,16 @@ def report(all_totals: Sequence[Totals], tiers_used: list[str]) -> str:
             "in-process tier, which is not timed).",
             "",
             per_tier,
+            "",
+            "Freeze and thaw. thaws: invocations that found the environment frozen since the one",
+            "before (SIGSTOP while the runtime client waited for it); long freezes: those past",
+            "the servers' idle timeout; dead found: sockets the server had closed meanwhile,",
+            "seen at the thaw; reconnected: sockets the first request after a long freeze",
+            "opened; errors: cache errors in those requests; slowest first ms: the slowest of",
+            "them served from the cache (no database query), to compare with p50 and p99 of",
+            "all requests. A request that failed would have stopped the demo.",
+            "",
+            thaw_table(all_totals),
             "",
             f"Tiers used: {', '.join(TIER_LABELS.get(t, t) for t in tiers_used)}."
             f" Cold starts took {cold / max(starts, 1):.0f} ms on average to import a handler"
