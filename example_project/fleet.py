@@ -28,9 +28,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from example_project import cache_config, events, servers, snapstart
+from example_project import cache_config, costs, events, servers, snapstart
 from example_project.execution import Environment
 from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
 
@@ -294,21 +295,6 @@ def create_demo_table(environ: dict[str, str]) -> None:
     )
 
 
-def start_servers(environ: dict[str, str], plan: Plan, stack: ExitStack) -> list[str]:
-    """A redis-server and a memcached of the demo's own (idle timeout ``plan.idle_timeout_s``)
-    for each of REDIS_URL and MEMCACHED_URL not given, when the binary is on PATH."""
-    started = []
-    idle = str(plan.idle_timeout_s)
-    if not environ.get("REDIS_URL") and servers.available("redis-server"):
-        environ["REDIS_URL"] = stack.enter_context(servers.redis_server(["--timeout", idle])).url
-        started.append("redis-server")
-    if not environ.get("MEMCACHED_URL") and servers.available("memcached"):
-        memcached = servers.memcached_server(["-o", f"idle_timeout={idle}"])
-        environ["MEMCACHED_URL"] = stack.enter_context(memcached).url
-        started.append("memcached")
-    return started
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_project.fleet", description=__doc__)
     parser.add_argument("--short", action="store_true", help="a small run for CI (under a minute)")
@@ -321,7 +307,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start no redis-server or memcached of the demo's own (the in-process tier alone"
         " unless REDIS_URL, MEMCACHED_URL or DYNAMODB_ENDPOINT_URL is set)",
     )
+    parser.add_argument(
+        "--prices", type=Path, help="a price file like example_project/data/prices.json"
+    )
+    parser.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one price of the cost table (e.g. lambda_gb_second=0.0000133334)",
+    )
     args = parser.parse_args(argv)
+    try:
+        prices = costs.load_prices(args.prices, args.price)
+    except (costs.PriceError, OSError, ValueError) as exc:
+        parser.error(str(exc))
     plan = SHORT if args.short else FULL
     plan = replace(
         plan,
@@ -332,11 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     environ = dict(os.environ)
     environ.setdefault("EXAMPLE_DB_DELAY", "0.02")
     with ExitStack() as stack:
-        started = [] if args.no_servers else start_servers(environ, plan, stack)
-        return run(plan, environ, started)
+        started = (
+            [] if args.no_servers else servers.start_missing(environ, plan.idle_timeout_s, stack)
+        )
+        return run(plan, environ, started, prices)
 
 
-def run(plan: Plan, environ: dict[str, str], started: list[str]) -> int:
+def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[str, Any]) -> int:
     """The whole demo, once its servers run."""
     stacks, ports = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
@@ -376,27 +378,18 @@ def run(plan: Plan, environ: dict[str, str], started: list[str]) -> int:
             ]
             all_totals += [run.result() for run in runs]
     print(report(all_totals, tiers_used))
-    print(
-        "\nSnapStart. One environment per function initialised under SnapStart (primed with 5"
-        " requests), its snapshot taken (forked) and restored"
-        f" {plan.restores} times; an after-restore hook of the app's, registered before any"
-        " cache existed, reports the L1 entries it finds and its first random() draw. own"
-        " sockets: the tier connections the copy opened (none may be another copy's);"
-        " snapshot's open: the snapshot's sockets left open (redis-py forgets, without closing,"
-        " connections made by another pid: a fork's artefact, a real restore keeps the pid).\n"
-    )
+    print()
+    print(costs.cost_table(all_totals, prices))
     for function in HANDLERS:
-        stack = stacks[-1]
         snap_environ = {
             **environ,
             "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
-            "EXAMPLE_CACHE_TIERS": ",".join(stack),
+            "EXAMPLE_CACHE_TIERS": ",".join(stacks[-1]),
             "EXAMPLE_CACHE_PREFIX": f"snap-{uuid.uuid4().hex[:8]}",
         }
-        copies = snapstart.restore_copies(
-            function, HANDLERS[function], snap_environ, ports, plan.restores
+        print(
+            snapstart.demonstrate(function, HANDLERS[function], snap_environ, ports, plan.restores)
         )
-        print(snapstart.table(function, stack, copies))
     return 0
 
 

@@ -174,3 +174,21 @@ def table(function: str, stack: list[str], reports: list[dict[str, Any]]) -> str
     ]
     verdict = "distinct" if distinct(reports) else "NOT distinct"
     return f"{_table(headers, rows, text_columns=2)}\nrestored environments: {verdict}"
+
+
+def demonstrate(
+    function: str, handler_module: str, environ: dict[str, str], ports: dict[int, str], copies: int
+) -> str:
+    """The demo's SnapStart section for one function: restore, then the table."""
+    stack = environ["EXAMPLE_CACHE_TIERS"].split(",")
+    reports = restore_copies(function, handler_module, environ, ports, copies)
+    legend = (
+        f"\nSnapStart, {function}: one environment initialised under SnapStart (primed with 5"
+        f" requests), its snapshot taken (forked) and restored {copies} times. An after-restore"
+        " hook of the app's, registered before any cache existed, reports the L1 entries it"
+        " finds and its first random() draw; own sockets: the tier connections the copy opened"
+        " (none may be another copy's); snapshot's open: the snapshot's sockets still open in"
+        " the copy (redis-py forgets, without closing, connections made by another pid: an"
+        " artefact of fork, a real restore keeps the pid).\n"
+    )
+    return legend + table(function, stack, reports)
