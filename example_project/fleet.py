@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from example_project import cache_config, costs, events, servers, snapstart
+from example_project import adapter_stack, cache_config, costs, events, servers, snapstart
 from example_project.execution import Environment
 from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
 
@@ -390,6 +390,9 @@ def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[st
         print(
             snapstart.demonstrate(function, HANDLERS[function], snap_environ, ports, plan.restores)
         )
+    adapter_jobs = traffic(replace(plan, requests=plan.requests // 2))
+    adapter_tiers = ["memory", "redis"] if "redis" in tiers_used else ["memory"]
+    print(adapter_stack.demonstrate(adapter_jobs, environ, adapter_tiers, plan.freeze_s))
     return 0
 
 

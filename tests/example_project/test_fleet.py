@@ -190,3 +190,13 @@ def test_short_demo_on_its_own_servers_survives_thaws_and_restores() -> None:
     for _, label, _ in costs.LEVELS:
         assert re.search(rf"^\w+ \({re.escape(label)}\)\s+memory\+redis\s+[\d.]+", out, re.M)
     assert out.count("<- favoured") == len(costs.LEVELS)
+    # django under uvicorn behind the adapter: every request answered, frozen between bursts
+    adapter = re.search(
+        r"^django \(uvicorn\)\s+memory\+redis\s+(\d+) x 2\s+4\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)",
+        out,
+        re.M,
+    )
+    assert adapter, out
+    environments, requests, failed, thaws, long = map(int, adapter.groups())
+    assert (environments, requests, failed) == (fleet.SHORT.environments, 150, 0)
+    assert thaws > 0 and long == fleet.SHORT.environments * fleet.SHORT.long_freezes
