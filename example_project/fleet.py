@@ -31,22 +31,36 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from example_project import adapter_stack, cache_config, costs, events, servers, snapstart
+from example_project import (
+    adapter_stack,
+    cache_config,
+    costs,
+    events,
+    servers,
+    snapstart,
+    zappa_package,
+)
 from example_project.execution import Environment
-from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
+from example_project.fleet_report import TIER_LABELS, Outcome, Progress, Totals, report
 
-HANDLERS = {
+FUNCTIONS = {
     "django": "example_project.django_app.handler",
     "flask": "example_project.flask_app.handler",
 }
+#: The same apps deployed with Zappa: zappa.handler.lambda_handler, wrapped.
+ZAPPA_FUNCTIONS = {
+    "zappa-django": "example_project.django_app.zappa_handler",
+    "zappa-flask": "example_project.flask_app.zappa_handler",
+}
+HANDLERS = {**FUNCTIONS, **ZAPPA_FUNCTIONS}
 EVENT_SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
     "apigw-v1": events.apigw_v1,
     "apigw-v2": events.apigw_v2,
     "alb": events.alb,
     "function-url": events.function_url,
 }
-#: The warm-ups these functions receive. Zappa's keep-warm goes only to functions deployed with
-#: Zappa (example_project/flask_app/zappa_handler.py); these are Mangum and apig-wsgi functions.
+#: The warm-ups the Mangum and apig-wsgi functions receive; Zappa's keep-warm goes only to the
+#: functions deployed with Zappa (they receive every one of events.WARMUP_EVENTS).
 WARMUP_EVENTS = {
     name: event for name, event in events.WARMUP_EVENTS.items() if name != "zappa-keep-warm"
 }
@@ -96,7 +110,7 @@ class Job:
     idle_s: float = 0.0  # how long the environment stays frozen before this invocation
 
 
-def traffic(plan: Plan) -> list[list[Job]]:
+def traffic(plan: Plan, warmups: dict[str, dict[str, Any]] = WARMUP_EVENTS) -> list[list[Job]]:
     """The invocations of each environment, in order: Zipf keys, mixed shapes, warm-up pings.
 
     Lambda scales out under load: environment ``n`` gets its first request only after the
@@ -110,9 +124,9 @@ def traffic(plan: Plan) -> list[list[Job]]:
         active = min(plan.environments, 1 + number * plan.environments // ramp)
         target = jobs[rng.randrange(active)]
         if rng.random() < plan.warmup_share:
-            name = rng.choice(sorted(WARMUP_EVENTS))
+            name = rng.choice(sorted(warmups))
             via_context = name == "serverless-plugin-warmup" and rng.random() < 0.5
-            event = {} if via_context else WARMUP_EVENTS[name]
+            event = {} if via_context else warmups[name]
             target.append(Job(name, event, warmup=True, plugin_context=via_context))
             continue
         page = "pages" if rng.random() < plan.page_share else "products"
@@ -180,34 +194,6 @@ def run_environment(
 
 
 # -- the run -------------------------------------------------------------------------------
-class Progress:
-    """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
-
-    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._next_quarter = 0
-        self._lock = threading.Lock()  # the functions' fleets run side by side
-
-    def advance(self, label: str) -> None:
-        with self._lock:
-            self._advance(label)
-
-    def _advance(self, label: str) -> None:
-        self.done += 1
-        fraction = self.done / self.total
-        if self.tty:
-            filled = int(fraction * 30)
-            bar = "#" * filled + "." * (30 - filled)
-            self.stream.write(f"\r[{bar}] {self.done:>5}/{self.total} {label:<28}")
-            if self.done == self.total:
-                self.stream.write("\n")
-        elif fraction * 4 >= self._next_quarter + 1 or self.done == self.total:
-            self._next_quarter = int(fraction * 4)
-            self.stream.write(f"[{fraction:>4.0%}] {self.done}/{self.total} {label}\n")
-        self.stream.flush()
-
-
 def run_fleet(
     function: str,
     stack: list[str],
@@ -231,7 +217,9 @@ def run_fleet(
             args=(function, number, worker_environ, ports, jobs, long_freezes, results),
             daemon=True,
         )
-        for number, jobs in enumerate(traffic(plan))
+        for number, jobs in enumerate(
+            traffic(plan, events.WARMUP_EVENTS if function in ZAPPA_FUNCTIONS else WARMUP_EVENTS)
+        )
     ]
     for worker in workers:
         worker.start()
@@ -343,7 +331,7 @@ def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[st
     stacks, ports = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
-        f"serverless-cache fleet: {len(HANDLERS)} functions x {plan.environments} execution "
+        f"serverless-cache fleet: {len(FUNCTIONS)} functions x {plan.environments} execution "
         f"environments, {plan.requests} requests per function and tier stack, Zipf(s={plan.zipf_s})"
         f" over {plan.products} products, {float(environ['EXAMPLE_DB_DELAY']) * 1000:.0f} ms "
         f"database, {plan.warmup_share:.0%} warm-up pings."
@@ -368,19 +356,21 @@ def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[st
     if "dynamodb" in tiers_used:
         create_demo_table(environ)
     sys.stdout.flush()
-    progress = Progress(plan.requests * len(HANDLERS) * len(stacks))
+    zappa_plan = replace(plan, requests=plan.requests // 2)
+    progress = Progress((plan.requests * len(stacks) + zappa_plan.requests) * len(FUNCTIONS))
     all_totals = []
-    with ThreadPoolExecutor(len(HANDLERS)) as pool:  # the functions' fleets side by side
+    with ThreadPoolExecutor(len(FUNCTIONS)) as pool:  # the functions' fleets side by side
         for stack in stacks:
             runs = [
                 pool.submit(run_fleet, function, stack, plan, environ, ports, progress)
-                for function in HANDLERS
+                for function in FUNCTIONS
             ]
             all_totals += [run.result() for run in runs]
     print(report(all_totals, tiers_used))
     print()
     print(costs.cost_table(all_totals, prices))
-    for function in HANDLERS:
+    print(zappa_package.demonstrate(zappa_plan, stacks[-1], environ, ports, progress))
+    for function in FUNCTIONS:
         snap_environ = {
             **environ,
             "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",

@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 import statistics
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._next_quarter = 0
+        self._lock = threading.Lock()  # the functions' fleets run side by side
+
+    def advance(self, label: str) -> None:
+        with self._lock:
+            self._advance(label)
+
+    def _advance(self, label: str) -> None:
+        self.done += 1
+        fraction = self.done / self.total
+        if self.tty:
+            filled = int(fraction * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r[{bar}] {self.done:>5}/{self.total} {label:<28}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif fraction * 4 >= self._next_quarter + 1 or self.done == self.total:
+            self._next_quarter = int(fraction * 4)
+            self.stream.write(f"[{fraction:>4.0%}] {self.done}/{self.total} {label}\n")
+        self.stream.flush()
+
 
 TIER_LABELS = {
     "memory": "execution context",

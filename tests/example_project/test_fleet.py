@@ -17,7 +17,7 @@ import pytest
 from example_project import costs, fleet
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB
 
-PROGRESS_LINE = re.compile(r"^\[\s*\d+%\] \d+/\d+ \w+ / [\w+]+$")
+PROGRESS_LINE = re.compile(r"^\[\s*\d+%\] \d+/\d+ [\w-]+ / [\w+]+$")
 
 
 def assert_only_progress(stderr: str) -> None:
@@ -190,6 +190,14 @@ def test_short_demo_on_its_own_servers_survives_thaws_and_restores() -> None:
     for _, label, _ in costs.LEVELS:
         assert re.search(rf"^\w+ \({re.escape(label)}\)\s+memory\+redis\s+[\d.]+", out, re.M)
     assert out.count("<- favoured") == len(costs.LEVELS)
+    for function in ("zappa-django", "zappa-flask"):  # through zappa.handler.lambda_handler
+        row = re.search(
+            rf"^{function}\s+memory\+redis\+memcached\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M
+        )
+        assert row, out
+        requests, warmups, cold_starts = map(int, row.groups())
+        assert requests + warmups == fleet.SHORT.requests // 2
+        assert cold_starts == fleet.SHORT.environments
     # django under uvicorn behind the adapter: every request answered, frozen between bursts
     adapter = re.search(
         r"^django \(uvicorn\)\s+memory\+redis\s+(\d+) x 2\s+4\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)",
