@@ -36,6 +36,7 @@ from example_project import (
     cache_config,
     costs,
     events,
+    html_report,
     servers,
     snapstart,
     zappa_package,
@@ -305,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="override one price of the cost table (e.g. lambda_gb_second=0.0000133334)",
     )
+    parser.add_argument("--html", type=Path, help="also write an HTML report with charts here")
     args = parser.parse_args(argv)
     try:
         prices = costs.load_prices(args.prices, args.price)
@@ -323,10 +325,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = (
             [] if args.no_servers else servers.start_missing(environ, plan.idle_timeout_s, stack)
         )
-        return run(plan, environ, started, prices)
+        return run(plan, environ, started, prices, args.html)
 
 
-def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[str, Any]) -> int:
+def run(
+    plan: Plan,
+    environ: dict[str, str],
+    started: list[str],
+    prices: dict[str, Any],
+    html: Path | None = None,
+) -> int:
     """The whole demo, once its servers run."""
     stacks, ports = stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
@@ -369,6 +377,9 @@ def run(plan: Plan, environ: dict[str, str], started: list[str], prices: dict[st
     print(report(all_totals, tiers_used))
     print()
     print(costs.cost_table(all_totals, prices))
+    if html is not None:
+        html.write_text(html_report.render(all_totals, prices))
+        print(f"\nWrote the HTML report to {html}.")
     print(zappa_package.demonstrate(zappa_plan, stacks[-1], environ, ports, progress))
     for function in FUNCTIONS:
         snap_environ = {

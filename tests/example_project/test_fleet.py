@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -147,17 +148,18 @@ THAW_ROW = re.compile(
     not (shutil.which("redis-server") and shutil.which("memcached")),
     reason="the demo starts its own servers from PATH (CI apt-installs both)",
 )
-def test_short_demo_on_its_own_servers_survives_thaws_and_restores() -> None:
+def test_short_demo_on_its_own_servers_survives_thaws_and_restores(tmp_path: Path) -> None:
     """What `make demo-short` shows on a machine with redis-server and memcached: connections
     the servers closed while environments were frozen are found and replaced with no error,
     SnapStart copies are distinct, and the cost table has the three traffic levels."""
+    page = tmp_path / "report.html"
     environ = {
         k: v
         for k, v in os.environ.items()
         if k not in ("REDIS_URL", "MEMCACHED_URL", "DYNAMODB_ENDPOINT_URL")
     }
     result = subprocess.run(
-        [sys.executable, "-m", "example_project.fleet", "--short"],
+        [sys.executable, "-m", "example_project.fleet", "--short", "--html", str(page)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -190,6 +192,7 @@ def test_short_demo_on_its_own_servers_survives_thaws_and_restores() -> None:
     for _, label, _ in costs.LEVELS:
         assert re.search(rf"^\w+ \({re.escape(label)}\)\s+memory\+redis\s+[\d.]+", out, re.M)
     assert out.count("<- favoured") == len(costs.LEVELS)
+    assert page.read_text().count("<svg") == 3 + len(costs.LEVELS)  # --html: the charts
     for function in ("zappa-django", "zappa-flask"):  # through zappa.handler.lambda_handler
         row = re.search(
             rf"^{function}\s+memory\+redis\+memcached\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M
