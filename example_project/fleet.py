@@ -364,7 +364,7 @@ def run(
     if "dynamodb" in tiers_used:
         create_demo_table(environ)
     sys.stdout.flush()
-    zappa_plan = replace(plan, requests=plan.requests // 2)
+    zappa_plan = replace(plan, requests=plan.requests // 4)  # the side stacks: smaller runs
     progress = Progress((plan.requests * len(stacks) + zappa_plan.requests) * len(FUNCTIONS))
     all_totals = []
     with ThreadPoolExecutor(len(FUNCTIONS)) as pool:  # the functions' fleets side by side
@@ -378,6 +378,7 @@ def run(
     print()
     print(costs.cost_table(all_totals, prices))
     if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(html_report.render(all_totals, prices))
         print(f"\nWrote the HTML report to {html}.")
     print(zappa_package.demonstrate(zappa_plan, stacks[-1], environ, ports, progress))
@@ -391,7 +392,7 @@ def run(
         print(
             snapstart.demonstrate(function, HANDLERS[function], snap_environ, ports, plan.restores)
         )
-    adapter_jobs = traffic(replace(plan, requests=plan.requests // 2))
+    adapter_jobs = traffic(zappa_plan)
     adapter_tiers = ["memory", "redis"] if "redis" in tiers_used else ["memory"]
     print(adapter_stack.demonstrate(adapter_jobs, environ, adapter_tiers, plan.freeze_s))
     return 0

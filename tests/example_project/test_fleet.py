@@ -199,7 +199,7 @@ def test_short_demo_on_its_own_servers_survives_thaws_and_restores(tmp_path: Pat
         )
         assert row, out
         requests, warmups, cold_starts = map(int, row.groups())
-        assert requests + warmups == fleet.SHORT.requests // 2
+        assert requests + warmups == fleet.SHORT.requests // 4
         assert cold_starts == fleet.SHORT.environments
     # django under uvicorn behind the adapter: every request answered, frozen between bursts
     adapter = re.search(
@@ -209,5 +209,5 @@ def test_short_demo_on_its_own_servers_survives_thaws_and_restores(tmp_path: Pat
     )
     assert adapter, out
     environments, requests, failed, thaws, long = map(int, adapter.groups())
-    assert (environments, requests, failed) == (fleet.SHORT.environments, 150, 0)
+    assert (environments, requests, failed) == (fleet.SHORT.environments, 75, 0)
     assert thaws > 0 and long == fleet.SHORT.environments * fleet.SHORT.long_freezes
