@@ -246,44 +246,6 @@ def run_fleet(
     return totals
 
 
-# -- configuration from the environment -----------------------------------------------------
-def _port(url: str, default: int) -> int:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).port or default
-
-
-def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], dict[int, str]]:
-    """The tier stacks to run and which ports belong to which tier."""
-    stacks = [["memory"]]
-    ports: dict[int, str] = {}
-    shared: list[str] = []
-    for tier, variable, default_port in (
-        ("redis", "REDIS_URL", 6379),
-        ("memcached", "MEMCACHED_URL", 11211),
-        ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
-    ):
-        if environ.get(variable):
-            shared.append(tier)
-            ports[_port(environ[variable], default_port)] = tier
-    for tier in shared:
-        stacks.append(["memory", tier])
-    if len(shared) > 1:
-        stacks.append(["memory", *shared])
-    return stacks, ports
-
-
-def create_demo_table(environ: dict[str, str]) -> None:
-    """Create the DynamoDB table once before the run, as a deployment would (never per request)."""
-    from serverless_cache.aws.dynamodb_table import create_table
-
-    create_table(
-        environ.get("DYNAMODB_TABLE", cache_config.DEFAULT_TABLE),
-        region_name=environ.get("AWS_REGION", "us-east-1"),
-        endpoint_url=environ["DYNAMODB_ENDPOINT_URL"],
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_project.fleet", description=__doc__)
     parser.add_argument("--short", action="store_true", help="a small run for CI (under a minute)")
@@ -336,7 +298,7 @@ def run(
     html: Path | None = None,
 ) -> int:
     """The whole demo, once its servers run."""
-    stacks, ports = stacks_from_environment(environ)
+    stacks, ports = cache_config.stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
         f"serverless-cache fleet: {len(FUNCTIONS)} functions x {plan.environments} execution "
@@ -362,7 +324,7 @@ def run(
             " DYNAMODB_ENDPOINT_URL, to add the shared tiers."
         )
     if "dynamodb" in tiers_used:
-        create_demo_table(environ)
+        cache_config.create_demo_table(environ)
     sys.stdout.flush()
     zappa_plan = replace(plan, requests=plan.requests // 4)  # the side stacks: smaller runs
     progress = Progress((plan.requests * len(stacks) + zappa_plan.requests) * len(FUNCTIONS))
@@ -374,27 +336,35 @@ def run(
                 for function in FUNCTIONS
             ]
             all_totals += [run.result() for run in runs]
-    print(report(all_totals, tiers_used))
-    print()
-    print(costs.cost_table(all_totals, prices))
-    if html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(html_report.render(all_totals, prices))
-        print(f"\nWrote the HTML report to {html}.")
-    print(zappa_package.demonstrate(zappa_plan, stacks[-1], environ, ports, progress))
-    for function in FUNCTIONS:
-        snap_environ = {
-            **environ,
-            "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
-            "EXAMPLE_CACHE_TIERS": ",".join(stacks[-1]),
-            "EXAMPLE_CACHE_PREFIX": f"snap-{uuid.uuid4().hex[:8]}",
-        }
-        print(
-            snapstart.demonstrate(function, HANDLERS[function], snap_environ, ports, plan.restores)
-        )
-    adapter_jobs = traffic(zappa_plan)
     adapter_tiers = ["memory", "redis"] if "redis" in tiers_used else ["memory"]
-    print(adapter_stack.demonstrate(adapter_jobs, environ, adapter_tiers, plan.freeze_s))
+    with ThreadPoolExecutor(2 + len(FUNCTIONS)) as pool:  # the side stacks, side by side
+        sections = [
+            pool.submit(zappa_package.demonstrate, zappa_plan, stacks[-1], environ, ports, progress)
+        ]
+        for function in FUNCTIONS:
+            snap_environ = {
+                **environ,
+                "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
+                "EXAMPLE_CACHE_TIERS": ",".join(stacks[-1]),
+                "EXAMPLE_CACHE_PREFIX": f"snap-{uuid.uuid4().hex[:8]}",
+            }
+            restores = (function, HANDLERS[function], snap_environ, ports, plan.restores)
+            sections.append(pool.submit(snapstart.demonstrate, *restores))
+        adapter_jobs = traffic(zappa_plan)
+        sections.append(
+            pool.submit(
+                adapter_stack.demonstrate, adapter_jobs, environ, adapter_tiers, plan.freeze_s
+            )
+        )
+        print(report(all_totals, tiers_used))
+        print()
+        print(costs.cost_table(all_totals, prices))
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(html_report.render(all_totals, prices))
+            print(f"\nWrote the HTML report to {html}.")
+        for section in sections:
+            print(section.result())
     return 0
 
 
