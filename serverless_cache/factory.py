@@ -10,8 +10,9 @@ finishes after a thaw was computed from data of an earlier invocation, so it is 
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from serverless_cache import metrics, registry
@@ -26,10 +27,27 @@ def invocation() -> tuple[int, int]:
     return registry.generation, metrics.invocation_number()
 
 
+class Running:
+    """The factories still running in threads, by cache and key (a registry entry): a caller
+    that finds one waits for it rather than starting another."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: dict[Hashable, _Job] = {}
+
+    def restore(self) -> None:
+        """Threads of the snapshot did not survive it."""
+        with self.lock:
+            self.jobs.clear()
+
+
 class _Job:
     """One factory call in a thread; what to do with a result that comes too late."""
 
-    def __init__(self, compute: Callable[[], Any], store_late: Callable[[Any], None]) -> None:
+    def __init__(
+        self, compute: Callable[[], Any], store_late: Callable[[Any], None], key: Hashable
+    ) -> None:
+        self.key = key
         self.compute = compute
         self.store_late = store_late
         self.done = threading.Event()
@@ -47,6 +65,10 @@ class _Job:
         with self.lock:
             self.done.set()
             late = self.abandoned
+        running = _running()
+        with running.lock:
+            if running.jobs.get(self.key) is self:
+                del running.jobs[self.key]
         if late and self.error is None and invocation() == self.started_in:
             self.store_late(self.value)
 
@@ -57,23 +79,40 @@ class _Job:
             return self.abandoned
 
 
+def _running() -> Running:
+    return registry.get_or_create("factories", None, Running)
+
+
 def run(
     compute: Callable[[], Any],
     *,
+    key: Hashable,
     soft_timeout: float | None,
     hard_timeout: float | None,
     has_fallback: bool,
     store_late: Callable[[Any], None],
 ) -> Any:
     """``compute()``, or TIMED_OUT once the soft timeout passed (with a fallback to answer) or
-    the hard one; without a fallback past the hard timeout, FactoryTimeoutError."""
+    the hard one; without a fallback past the hard timeout, FactoryTimeoutError. While the
+    factory of ``key`` still runs, a later call waits for it instead of starting another.
+
+    The thread runs in a copy of the caller's context (Flask's ``current_app``, ``g``); a
+    Django factory there gets a database connection of its own, as in any thread."""
     wait = hard_timeout
     if has_fallback and soft_timeout is not None:
         wait = soft_timeout if wait is None else min(wait, soft_timeout)
     if wait is None:
         return compute()
-    job = _Job(compute, store_late)
-    threading.Thread(target=job.run, name="serverless-cache-factory", daemon=True).start()
+    running = _running()
+    with running.lock:
+        job = running.jobs.get(key)
+        if job is None:
+            job = running.jobs[key] = _Job(compute, store_late, key)
+            context = contextvars.copy_context()
+            thread = threading.Thread(
+                target=context.run, args=(job.run,), name="serverless-cache-factory", daemon=True
+            )
+            thread.start()
     if not job.done.wait(wait) and job.abandon():
         if has_fallback:
             return TIMED_OUT

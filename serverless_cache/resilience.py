@@ -70,7 +70,7 @@ class ResilienceSettings:
         require_int("breaker_threshold", self.breaker_threshold, minimum=1)
         require_number("breaker_cooldown", self.breaker_cooldown)
         require_number("log_interval", self.log_interval)
-        require_int("recovery_max_keys", self.recovery_max_keys, minimum=0)
+        require_int("recovery_max_keys", self.recovery_max_keys, minimum=1)
 
 
 class ThrottledLog:

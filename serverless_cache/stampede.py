@@ -39,9 +39,11 @@ if TYPE_CHECKING:
     from serverless_cache.tiers.base import Tier
 
 R = TypeVar("R")
-#: Suffixes of the bookkeeping keys; a control character keeps them apart from user keys.
-LEASE_SUFFIX = "\x1flease"
-STALE_SUFFIX = "\x1fstale"
+#: What starts the suffix of every bookkeeping key (leases, fallback copies, a layered
+#: cache's epoch): a control character keeps them apart from user keys.
+BOOKKEEPING = "\x1f"
+LEASE_SUFFIX = BOOKKEEPING + "lease"
+STALE_SUFFIX = BOOKKEEPING + "stale"
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ def _require_fraction(name: str, value: Any, example: str) -> None:
         and (0 < value < 1 or (value == 0 and name == "jitter"))
     ):
         return
+    lowest = "from 0" if name == "jitter" else "above 0"
     raise ConfigurationError(
-        f"option {name.upper()} must be a fraction of the timeout above 0 and below 1, or "
+        f"option {name.upper()} must be a fraction of the timeout {lowest} and below 1, or "
         f"None to turn it off ({example}), got {value!r}"
     )
 
@@ -241,7 +244,8 @@ def _compute(
 ) -> Any:
     """Compute under the factory timeouts and store: with ``add``, answering the value that
     won, or (``replace``, an eager refresh) with ``set``. A factory that raises or times out
-    is answered with ``fallback`` when the settings allow it."""
+    is answered with ``fallback`` when the settings allow it; for a refresh, the error is
+    raised and a timeout answered with ``factory.TIMED_OUT``."""
     settings = tier.stampede
     if settings.jitter and ttl is not None and ttl > 0:
         ttl *= 1 - settings.jitter * random.random()
@@ -258,6 +262,7 @@ def _compute(
     try:
         value = factory.run(
             compute,
+            key=(tier.identity, key),
             soft_timeout=settings.factory_soft_timeout,
             hard_timeout=settings.factory_hard_timeout,
             has_fallback=fallback is not _NONE,
@@ -267,13 +272,15 @@ def _compute(
         tier.stats.factory_timeouts += 1
         raise
     except Exception as exc:
-        if fallback is _NONE or not (replace or settings.fail_safe_max_age > 0):
+        if fallback is _NONE or replace or settings.fail_safe_max_age <= 0:
             raise
         # The exception's type only: its message may carry a database URL and its password.
         return _fail_safe(tier, key, fallback, f"the factory raised {type(exc).__name__}")
     if value is factory.TIMED_OUT:
         tier.stats.factory_timeouts += 1
-        return _fail_safe(tier, key, fallback, "the factory is slower than its soft timeout")
+        if replace:
+            return value
+        return _fail_safe(tier, key, fallback, "the factory outlived its timeout")
     return store(value)
 
 
@@ -306,25 +313,38 @@ def _refresh_early(
         if key in flights.by_key:
             return current
         flight = flights.by_key[key] = _Flight()
-    value, error = current, None
     try:
-        authority = tier.authority
-        lease_key = key + LEASE_SUFFIX
-        token, taken_at = uuid.uuid4().hex, clock.monotonic()
-        lease_ttl = tier.stampede.lease_ttl
-        if authority.add(lease_key, token, lease_ttl):  # else held elsewhere, or unreachable
-            try:
-                tier.stats.eager_refreshes += 1
-                value = _compute(tier, key, compute, ttl, current, replace=True)
-            finally:
-                _release_lease(authority, lease_key, token, taken_at, lease_ttl)
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        flight.finish(value, error)
+        value = _refresh_under_lease(tier, key, compute, ttl, current)
+    finally:  # waiters (a miss of the same key meanwhile) take the current value at worst
+        flight.finish(current, None)
         with flights.lock:
             flights.by_key.pop(key, None)
+    return value
+
+
+def _refresh_under_lease(
+    tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None, current: Any
+) -> Any:
+    """The refreshed value, or ``current`` when another holds the lease or the refresh fails.
+    A failed or unfinished refresh keeps the lease until it lapses: one attempt per LEASE_TTL
+    across the fleet, not one per hit while the database fails."""
+    authority = tier.authority
+    lease_key, lease_ttl = key + LEASE_SUFFIX, tier.stampede.lease_ttl
+    token, taken_at = uuid.uuid4().hex, clock.monotonic()
+    if not authority.add(lease_key, token, lease_ttl):  # held elsewhere, or unreachable
+        return current
+    tier.stats.eager_refreshes += 1
+    try:
+        value = _compute(tier, key, compute, ttl, current, replace=True)
+    except Exception as exc:
+        tier.log.warning(
+            "eager", "%s cache %r: refreshing %r failed (%s); keeping its current value",
+            tier.kind, tier.name, key, type(exc).__name__,
+        )  # fmt: skip
+        return current
+    if value is factory.TIMED_OUT:  # the refresh stores its value when it finishes
+        return current
+    _release_lease(authority, lease_key, token, taken_at, lease_ttl)
     return value
 
 

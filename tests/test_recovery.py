@@ -74,3 +74,17 @@ def test_a_failed_replay_waits_before_it_is_tried_again() -> None:
     journal.next_attempt = 5.0
     assert not journal.due(5.0 - REPLAY_RETRY_INTERVAL / 2)
     assert journal.due(5.0)
+
+
+def test_a_batch_the_store_refuses_whole_is_undone(fresh_redis_server: RedisServer) -> None:
+    """Redis answers a pipeline's SETs one by one: out of memory, every key is refused."""
+    tier = redis_tier(fresh_redis_server.url, FAST)
+    assert tier.set_many({"x": "old", "y": "old"}, None) == []
+    raw = fresh_redis_server.client()
+    raw.config_set("maxmemory-policy", "noeviction")
+    raw.config_set("maxmemory", 1)
+    assert sorted(tier.set_many({"x": "new", "y": "new"}, None)) == ["x", "y"]
+    raw.config_set("maxmemory", 0)
+    clock.advance(REPLAY_RETRY_INTERVAL)
+    assert tier.get_many(["x", "y"]) == {}
+    assert raw.get("x") is None and raw.get("y") is None

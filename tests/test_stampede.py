@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import pytest
@@ -45,3 +46,11 @@ def test_good_options_build() -> None:
         },
     )
     assert tier.stampede.fallback_life == 3600
+
+
+def test_a_factory_in_a_thread_sees_the_callers_context() -> None:
+    """Flask's current_app and g are context variables: a factory run under a timeout sees them."""
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    request_id.set("abc")
+    tier = memory("context", {"FACTORY_HARD_TIMEOUT": 5})
+    assert tier.get_or_set("k", lambda: request_id.get("unset"), 100) == "abc"

@@ -25,7 +25,7 @@ from serverless_cache.errors import CacheUnavailableError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.recovery import ALL_KEYS, Writes
 from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
-from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
+from serverless_cache.stampede import BOOKKEEPING, STALE_SUFFIX, StampedeSettings
 from serverless_cache.stampede import get_or_set as stampede_get_or_set
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.rules import (
@@ -253,10 +253,13 @@ class Tier(ABC):
         keys = list(encoded)
         failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
         self.stats.sets += len(encoded) - len(failed)
-        if self.stampede.fallback_life > 0 and len(failed) < len(encoded):
-            self._keep_fallbacks({k: v for k, v in encoded.items() if k not in failed}, ttl)
-        if failed and len(failed) < len(encoded):
+        if failed:
             self._dropped(failed)
+        if self.stampede.fallback_life > 0 and len(failed) < len(encoded):
+            stored = {k: v for k, v in encoded.items() if k not in failed and BOOKKEEPING not in k}
+            if stored:
+                self._keep_fallbacks(stored, ttl)
+        if failed and len(failed) < len(encoded):
             self.log.warning(
                 "partial", "%s cache %r could not store %d of %d keys", self.kind, self.name,
                 len(failed), len(encoded),
@@ -278,10 +281,9 @@ class Tier(ABC):
             lambda: self._add(key, encoded, ttl, token),
             False,
             retry=lambda: self._add_again(key, encoded, ttl, token),
-            writes=[key],
         )
         self.stats.sets += added
-        if added and self.stampede.fallback_life > 0:
+        if added and self.stampede.fallback_life > 0 and BOOKKEEPING not in key:
             self._keep_fallbacks({key: encoded}, ttl)
         return added
 
@@ -300,8 +302,7 @@ class Tier(ABC):
         a lost reply (the first attempt may have removed them), answers ``len(keys)``."""
         self.stats.deletes += len(keys)
         if self.stampede.fallback_life > 0:
-            stale = [key + STALE_SUFFIX for key in keys]
-            self._run("delete", lambda: self._delete_many(stale), -1, writes=stale)
+            self.remove_fallbacks([key for key in keys if BOOKKEEPING not in key])
         return self._run(
             "delete",
             lambda: self._delete_many(keys),
@@ -327,6 +328,8 @@ class Tier(ABC):
             )
         if result is None:
             raise KeyError(key)
+        if self.stampede.fallback_life > 0:  # the fallback copy holds the value before
+            self.remove_fallbacks([key])
         return int(result)
 
     def touch(self, key: str, ttl: float | None) -> bool:
@@ -378,7 +381,15 @@ class Tier(ABC):
 
     def _write_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
         keys = list(encoded)
-        return self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
+        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
+        if failed:
+            self._dropped(failed)
+        return failed
+
+    def remove_fallbacks(self, keys: Sequence[str]) -> None:
+        """Delete the fallback copies of ``keys`` (their value changed in place)."""
+        copies = [key + STALE_SUFFIX for key in keys]
+        self._run("delete", lambda: self._delete_many(copies), -1, writes=copies)
 
     def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time

@@ -78,12 +78,13 @@ class NetworkTier(Tier):
     def journal(self) -> WriteJournal:
         """This process's journal of writes to this store and prefix that may not have landed
         (fetched again once the registry was discarded)."""
-        if self._journal_generation != registry.generation:
+        generation = registry.generation
+        if self._journal_generation != generation:
             max_keys = self.resilience.recovery_max_keys
-            self._journal_generation = registry.generation
             self._journal = registry.get_or_create(
-                "journal", (self.identity, max_keys), lambda: WriteJournal(max_keys)
+                "journal", self.identity, lambda: WriteJournal(max_keys)
             )
+            self._journal_generation = generation  # after the journal: another thread reads it
         return self._journal
 
     def _run(
@@ -137,12 +138,20 @@ class NetworkTier(Tier):
 
     def _replay(self, journal: WriteJournal) -> bool:
         keys, overflowed, generation = journal.snapshot()
-        if overflowed:
+        if overflowed and not self.key_prefix:
+            # No namespace of its own: clearing would empty the whole database or table.
+            self.log.warning(
+                "recovered", "%s cache %r: more writes were lost while the store was "
+                "unreachable than RECOVERY_MAX_KEYS; without a KEY_PREFIX they cannot be undone, "
+                "and older values may be read until they expire", self.kind, self.name,
+            )  # fmt: skip
+        elif overflowed:
             if not self._clear():
                 return False
             self.log.warning(
-                "recovered", "%s cache %r: writes were lost while the store was unreachable; "
-                "cleared the cache's keys", self.kind, self.name,
+                "recovered", "%s cache %r: more writes were lost while the store was "
+                "unreachable than RECOVERY_MAX_KEYS; cleared the cache's keys",
+                self.kind, self.name,
             )  # fmt: skip
         elif keys:
             self._delete_many([*keys, *(key + STALE_SUFFIX for key in keys)])

@@ -9,7 +9,7 @@ import pytest
 
 from serverless_cache import clock, metrics
 from serverless_cache.errors import FactoryTimeoutError
-from serverless_cache.stampede import LEASE_SUFFIX
+from serverless_cache.stampede import LEASE_SUFFIX, STALE_SUFFIX
 from serverless_cache.tiers.base import Tier
 from tests.contract.conftest import LOST, Stack, make_stack
 from tests.contract.test_get_or_set import Computation
@@ -80,11 +80,9 @@ def test_a_deleted_key_has_no_fallback(stack: Stack) -> None:
         tier.get_or_set("k", Failing(), 100)
 
 
-def test_an_unreachable_store_is_answered_without_the_factory_or_an_error(
-    lost_stack: Stack,
-) -> None:
-    """A layered cache answers from its L1 fallback past the CAP; a shared tier alone has no
-    copy it can reach, so it computes (and never raises)."""
+def test_an_unreachable_store_is_answered_without_an_error(lost_stack: Stack) -> None:
+    """A layered cache answers from its L1 fallback past the CAP, without the factory; a
+    shared tier alone has no copy it can reach, so it computes."""
     assert lost_stack.proxy is not None
     tier = lost_stack.make(FAIL_SAFE_MAX_AGE=MAX_AGE, BREAKER_THRESHOLD=1000)
     assert tier.get_or_set("k", lambda: "known", 100) == "known"
@@ -108,6 +106,18 @@ def test_a_slow_factory_is_answered_with_the_fallback_and_stored_when_done(stack
     assert counter(tier, "factory_timeouts") == 1
     slow.release.set()
     join_factories()
+    assert tier.get("k") == "new"
+
+
+def test_while_a_slow_factory_runs_no_second_one_starts(stack: Stack) -> None:
+    tier = stack.make(FAIL_SAFE_MAX_AGE=MAX_AGE, FACTORY_SOFT_TIMEOUT=0.05)
+    expired_with_fallback(stack, tier, "old")
+    slow = Computation("new", hold=True)
+    assert tier.get_or_set("k", slow, 100) == "old"
+    assert tier.get_or_set("k", slow, 100) == "old"
+    slow.release.set()
+    join_factories()
+    assert slow.calls == 1
     assert tier.get("k") == "new"
 
 
@@ -174,8 +184,12 @@ def test_a_failing_refresh_keeps_the_current_value(stack: Stack) -> None:
     assert tier.get_or_set("k", lambda: "current", ttl) == "current"
     clock.advance(11)
     stack.expire()
-    assert tier.get_or_set("k", Failing(), ttl) == "current"
+    failing = Failing()
+    assert tier.get_or_set("k", failing, ttl) == "current"
+    assert tier.get_or_set("k", failing, ttl) == "current"  # the lease is kept: no new attempt
+    assert failing.calls == 1
     assert tier.get("k") == "current"
+    assert counter(tier, "fail_safe") == 0  # a refresh, not a fail-safe answer
 
 
 # -- jitter ------------------------------------------------------------------------------------
@@ -205,3 +219,20 @@ def test_an_l1_fallback_is_never_older_than_what_the_instance_read(
     lost_stack.proxy.down()
     clock.advance(11)
     assert here.get_or_set("k", Failing(), 100) == "second"
+
+
+def test_an_incr_drops_the_fallback_copy_of_the_value_before_it(stack: Stack) -> None:
+    tier = stack.make(FAIL_SAFE_MAX_AGE=MAX_AGE)
+    assert tier.set("n", 100, stack.short_ttl)
+    assert tier.incr("n") == 101
+    stack.expire()
+    with pytest.raises(ConnectionError):  # no fallback: 100 is no longer the last value
+        tier.get_or_set("n", Failing(), 100)
+
+
+def test_a_lease_gets_no_fallback_copy(shared_stack: Stack) -> None:
+    assert shared_stack.raw is not None
+    tier = shared_stack.make(FAIL_SAFE_MAX_AGE=MAX_AGE, LEASE=True)
+    assert tier.get_or_set("k", lambda: "v", 100) == "v"
+    assert shared_stack.raw.exists("k" + STALE_SUFFIX)
+    assert not shared_stack.raw.exists("k" + LEASE_SUFFIX + STALE_SUFFIX)

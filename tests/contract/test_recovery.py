@@ -39,7 +39,6 @@ WRITES: dict[str, Callable[[Tier], Any]] = {
     "set_many": lambda tier: tier.set_many({"k": "new", "other": 1}, None),
     "delete": lambda tier: tier.delete("k"),
     "touch": lambda tier: tier.touch("k", 0.5),
-    "add": lambda tier: tier.add("k", "new", None),
 }
 
 
@@ -151,6 +150,19 @@ def test_a_later_write_that_lands_replaces_the_dropped_one(lost_stack: Stack) ->
     assert tier.get("k", "miss") == "miss"
     assert tier.set("k", "landed", None)
     assert tier.get("k") == "landed"
+
+
+def test_an_add_that_could_not_run_leaves_the_value_it_found(lost_stack: Stack) -> None:
+    """An add never replaces a value, so a failed one leaves nothing to undo: the entry that
+    was there (a value a get_or_set missed during the outage) is still served after it."""
+    assert lost_stack.proxy is not None
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    assert tier.set("k", "valid", None)
+    lost_stack.proxy.down()
+    assert not tier.add("k", "new", None)
+    back(lost_stack)
+    assert tier.get("k") == "valid"
+    assert recovered(tier) == 0
 
 
 def test_an_add_that_finds_the_older_value_leaves_the_key_a_miss(lost_stack: Stack) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError, ValueTooLargeError
+from serverless_cache.errors import CacheUnavailableError, ConfigurationError, ValueTooLargeError
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
@@ -339,7 +339,11 @@ class DynamoDBTier(NetworkTier):
             self._drop_chunks(keys[0], old)
             return int(old is not None and layout.live(old, now))
         writes = [write for key in keys for write in deletes(key, [key])]
-        batch_write(self._request, self.table, writes)
+        left = batch_write(self._request, self.table, writes)
+        if left:  # still there: the caller (and recovery) must know
+            raise CacheUnavailableError(
+                f"DynamoDB table {self.table!r}: {len(left)} keys could not be deleted"
+            )
         return len(keys)
 
     def _incr(self, key: str, delta: int, create: bool) -> int | None:
