@@ -389,7 +389,8 @@ class Tier(ABC):
     def remove_fallbacks(self, keys: Sequence[str]) -> None:
         """Delete the fallback copies of ``keys`` (their value changed in place)."""
         copies = [key + STALE_SUFFIX for key in keys]
-        self._run("delete", lambda: self._delete_many(copies), -1, writes=copies)
+        if copies:
+            self._run("delete", lambda: self._delete_many(copies), -1, writes=copies)
 
     def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time
