@@ -236,3 +236,4 @@ def test_a_lease_gets_no_fallback_copy(shared_stack: Stack) -> None:
     assert tier.get_or_set("k", lambda: "v", 100) == "v"
     assert shared_stack.raw.exists("k" + STALE_SUFFIX)
     assert not shared_stack.raw.exists("k" + LEASE_SUFFIX + STALE_SUFFIX)
+    assert Stack.errors(tier) == 0  # releasing the lease asks nothing of its fallback
