@@ -22,13 +22,23 @@ from typing import Any, TextIO
 from serverless_cache import registry
 
 #: The counters of every tier, in report order.
-COUNTERS = ("hits", "misses", "sets", "deletes", "errors", "promotions")
+COUNTERS = (
+    "hits",
+    "misses",
+    "sets",
+    "deletes",
+    "errors",
+    "promotions",
+    "invalidations",
+    "dropped",
+    "tag_fetches",
+)
 #: The most metric definitions one EMF directive may hold.
 EMF_METRICS_PER_DIRECTIVE = 100
 #: Latency samples kept per tier between two flushes (EMF accepts 100 values per metric).
 LATENCY_SAMPLES = 100
 #: EMF metric names and units of the counters.
-_EMF_NAMES = {name: name.capitalize() for name in COUNTERS}
+_EMF_NAMES = {name: name.title().replace("_", "") for name in COUNTERS}
 
 
 @dataclass
@@ -45,6 +55,12 @@ class TierStats:
     deletes: int = 0
     errors: int = 0
     promotions: int = 0
+    #: Keys named by invalidation messages (push invalidation), and the in-process copies
+    #: they (or a lost connection) removed.
+    invalidations: int = 0
+    dropped: int = 0
+    #: Tag versions read from the store (see serverless_cache.tags).
+    tag_fetches: int = 0
     latency_ms: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def observe(self, seconds: float) -> None:

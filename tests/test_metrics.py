@@ -51,6 +51,9 @@ def test_reports_are_per_invocation_deltas() -> None:
         "deletes": 0,
         "errors": 0,
         "promotions": 0,
+        "invalidations": 0,
+        "dropped": 0,
+        "tag_fetches": 0,
         "latency_ms": [],
     }
     assert metrics.invocation_metrics()["caches"]["shop"]["memory"]["misses"] == 0

@@ -14,6 +14,12 @@ Tiers are ordered from the fastest (usually the execution context) to the author
 - A namespace epoch (a random token) lives in the last tier. ``clear()`` and
   ``invalidate_all()`` replace it; every instance reads it at most once per
   ``EPOCH_CHECK_INTERVAL`` and empties its in-process tiers when it changed.
+- Tagged entries in in-process tiers are checked against the tag versions this process holds,
+  refreshed in the same batched read as the epoch, never per hit (see
+  :mod:`serverless_cache.tags`).
+- With ``INVALIDATION: "push"`` (Redis last), the server's invalidation messages remove L1
+  copies within milliseconds (:mod:`serverless_cache.tiers.redis.tracking`); the epoch and
+  the CAP stay as the safety net.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from serverless_cache import clock, registry, stampede
+from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import StampedeSettings
+from serverless_cache.tags import Tagged, tag_key, tag_of
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
@@ -39,6 +47,9 @@ EPOCH_SUFFIX = "\x1flayered-epoch"
 #: Taken off a promoted copy's lifetime: the upper tier starts counting a moment after we
 #: computed it, and a network tier's expiry is known only to within a round trip.
 PROMOTION_MARGIN = 0.01
+#: Tag versions a process holds at most; past it they are forgotten (tagged L1 copies then
+#: miss once and are checked against the last tier again).
+MAX_HELD_TAGS = 10_000
 
 
 def new_epoch() -> int:
@@ -57,10 +68,22 @@ class LayeredState:
         self.check_lock = threading.Lock()
         self.writes = 0
         self.writes_lock = threading.Lock()
+        #: The versions of the tags of this process's L1 copies, as last read.
+        self.tag_versions: dict[str, int] = {}
 
     def restore(self) -> None:
         """After a SnapStart restore: read the epoch again before serving from L1."""
         self.next_check = 0.0
+        self.tag_versions.clear()
+
+    def remember(self, versions: tagging.Versions) -> None:
+        """Hold the versions of tags just read or written (bounded by MAX_HELD_TAGS)."""
+        held = self.tag_versions
+        if len(held) >= MAX_HELD_TAGS:
+            held.clear()
+        for tag, version in versions:
+            if version != tagging.UNKNOWN:
+                held[tag] = version
 
     def count_write(self) -> None:
         """Called before a write touches any tier, so a read overlapping it sees the change."""
@@ -102,6 +125,19 @@ class LayeredTier(Tier):
         )
         if not self.local_tiers:
             self.state.next_check = float("inf")
+        self.tag_source = self.last
+        for tier in self.tiers:  # local copies are checked here, against the versions held
+            tier.tag_source = None if tier in self.local_tiers else self.last
+        self.tracker: Any = None
+        if self.settings.invalidation == "push" and self.local_tiers:
+            from serverless_cache.tiers.redis.tracking import Tracker, check_push
+
+            redis_tier = check_push(self.last, config.where)
+            self.tracker = registry.get_or_create(
+                "tracking",
+                (config.name, config.key_prefix, digest),
+                lambda: Tracker(redis_tier, config.key_prefix),
+            )
 
     @classmethod
     def from_config(cls, config: TierConfig) -> LayeredTier:
@@ -146,7 +182,17 @@ class LayeredTier(Tier):
             return
         try:
             state.next_check = clock.monotonic() + self.settings.epoch_check_interval
-            token = self.last.get(self.epoch_key, MISSING)
+            writes, held = state.writes, list(state.tag_versions)
+            keys = [self.epoch_key, *(tag_key(self.key_prefix, tag) for tag in held)]
+            found = self.last.get_many(keys)
+            self.stats.tag_fetches += len(held)
+            for tag in held:
+                version = found.get(tag_key(self.key_prefix, tag))
+                if type(version) is int and state.writes == writes:
+                    state.tag_versions[tag] = version
+                else:  # gone, or a write may have raced the read: checked again when read
+                    state.tag_versions.pop(tag, None)
+            token = found.get(self.epoch_key, MISSING)
             if token is MISSING:
                 token = self._start_epoch()
                 if token is MISSING:  # the shared tier is unreachable: keep serving L1
@@ -178,11 +224,67 @@ class LayeredTier(Tier):
             self.state.epoch = token
         return stored
 
-    # -- reads -----------------------------------------------------------------------------
-    def get(self, key: str, default: Any = None) -> Any:
+    # -- tags and push invalidation ---------------------------------------------------------
+    def tag_versions(self, tags: Sequence[str]) -> tagging.Versions:
+        versions = super().tag_versions(tags)
+        self.state.remember(versions)
+        return versions
+
+    def invalidate_tags(self, *tags: str) -> bool:
+        """As every tier's; this instance's L1 copies are misses at once, other instances'
+        within EPOCH_CHECK_INTERVAL (milliseconds with push invalidation)."""
+        checked = tagging.check_tags(tags)
+        self.state.count_write()
+        versions = tagging.invalidate(self.last, checked)
+        for tag in checked:
+            self.state.tag_versions.pop(tag, None)
+        if versions is None:
+            return False
+        self.state.remember(tuple(versions.items()))
+        return True
+
+    def _invalidated(self, keys: list[str] | None) -> None:
+        """What an invalidation message names (None: everything) leaves every local tier."""
+        state = self.state
+        state.count_write()  # a read in progress promotes nothing it read before
+        if keys is None:
+            state.tag_versions.clear()
+            for tier in self.local_tiers:
+                tier.clear()
+            return
+        for key in keys:
+            tag = tag_of(self.key_prefix, key)
+            if tag is not None:
+                state.tag_versions.pop(tag, None)
+            elif key == self.epoch_key:
+                state.next_check = 0.0
+        for tier in self.local_tiers:
+            tier.stats.invalidations += len(keys)
+            tier.stats.dropped += tier._delete_many(keys)
+
+    def _before_read(self) -> None:
+        if self.tracker is not None:
+            self.tracker.sync(self._invalidated)
         if clock.monotonic() >= self.state.next_check:
             self._check_epoch()
+
+    def _local(
+        self, entries: dict[str, tuple[Any, float | None]]
+    ) -> dict[str, tuple[Any, float | None]]:
+        """Local copies whose tags still have the versions held (Tagged values kept)."""
+        held = self.state.tag_versions
+        return {
+            key: (value, expires_at)
+            for key, (value, expires_at) in entries.items()
+            if type(value) is not Tagged or tagging.valid(value, held) is not MISSING
+        }
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        self._before_read()
         value = self.first.get(key, MISSING)
+        if type(value) is Tagged:
+            value = tagging.valid(value, self.state.tag_versions)
         if value is not MISSING:
             self.stats.hits += 1
             return value
@@ -197,9 +299,10 @@ class LayeredTier(Tier):
         return {key: value for key, (value, _) in self._get_entries(keys).items()}
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
-        if clock.monotonic() >= self.state.next_check:
-            self._check_epoch()
+        self._before_read()
         found = self.first.get_entries(keys)
+        if any(type(value) is Tagged for value, _ in found.values()):
+            found = _untagged(self._local(found))
         missing = [key for key in keys if key not in found]
         return self._read_below(found, missing) if missing else found
 
@@ -210,10 +313,17 @@ class LayeredTier(Tier):
         started = clock.time()
         writes = self.state.writes
         for index in range(1, len(self.tiers)):
-            entries = self.tiers[index].get_entries(missing)
+            tier = self.tiers[index]
+            entries = tier.get_entries(missing, keep_tags=True)
+            if entries and tier.tag_source is None:
+                entries = self._local(entries)
             if entries:
+                tagged = [v.versions for v, _ in entries.values() if type(v) is Tagged]
+                if tagged and self.state.writes == writes:  # just checked against the last
+                    for versions in tagged:
+                        self.state.remember(versions)
                 self._promote(index, entries, started, writes)
-                found.update(entries)
+                found.update(_untagged(entries) if tagged else entries)
                 missing = [key for key in missing if key not in entries]
             if not missing:
                 break
@@ -336,6 +446,7 @@ class LayeredTier(Tier):
 
     def _clear(self) -> bool:
         self.state.count_write()
+        self.state.tag_versions.clear()
         cleared = all([tier.clear() for tier in reversed(self.tiers)])
         return self._bump_epoch() and cleared
 
@@ -358,3 +469,13 @@ class LayeredTier(Tier):
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
         return {f"{i + 1}:{tier.kind}": tier.stats for i, tier in enumerate(self.tiers)}
+
+
+def _untagged(
+    entries: Mapping[str, tuple[Any, float | None]],
+) -> dict[str, tuple[Any, float | None]]:
+    """Entries with their Tagged values unwrapped, for the caller."""
+    return {
+        key: (value.value if type(value) is Tagged else value, expires_at)
+        for key, (value, expires_at) in entries.items()
+    }
