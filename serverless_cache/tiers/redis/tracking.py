@@ -162,8 +162,14 @@ class Tracker:
         if conn is not None:
             conn.disconnect()
 
-    #: After a SnapStart restore the socket is the snapshot's (dead); between tests, closed.
-    restore = reset = close
+    #: After a SnapStart restore the socket is the snapshot's (dead): closed, reopened when
+    #: the next read syncs (which empties L1).
+    restore = close
+
+    def reset(self) -> None:
+        """Between tests: closed, counters zeroed."""
+        self.close()
+        self.connects = self.losses = 0
 
 
 def check_push(last: Tier, where: str) -> RedisTier:
