@@ -18,7 +18,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -191,9 +191,14 @@ def _compute(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None
 
 
 def memoize(
-    tier: Tier, ttl: float | None, *, make_key: Callable[[str], str] = str
+    tier: Tier,
+    ttl: float | None,
+    *,
+    make_key: Callable[[str], str] = str,
+    tags: Sequence[str] | None = None,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Decorator caching a plain function's results through :func:`get_or_set`.
+    """Decorator caching a plain function's results through :func:`get_or_set` (the tier's,
+    with ``tags``: see :mod:`serverless_cache.tags`).
 
     The key is the function's qualified name and a digest of ``repr`` of its arguments,
     so arguments must have a stable repr (numbers, strings, tuples...).
@@ -207,7 +212,7 @@ def memoize(
             arguments = repr((args, sorted(kwargs.items()))).encode()
             digest = hashlib.blake2b(arguments, digest_size=16).hexdigest()
             key = make_key(f"memoize:{name}:{digest}")
-            result: R = get_or_set(tier, key, lambda: function(*args, **kwargs), ttl)
+            result: R = tier.get_or_set(key, lambda: function(*args, **kwargs), ttl, tags=tags)
             return result
 
         return wrapper

@@ -7,7 +7,7 @@ they are the same on every tier. The tier is built from a TierConfig, as for Fla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -88,17 +88,31 @@ class TierCache(BaseCache):
 
     # -- Django's API ----------------------------------------------------------------------
     def add(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> bool:
-        return self._tier.add(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+        final = self.make_and_validate_key(key, version)
+        return self._tier.add(final, value, self._ttl(timeout), tags=tags)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._tier.get(self.make_and_validate_key(key, version), default)
 
     def set(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> None:
-        self._tier.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+        final = self.make_and_validate_key(key, version)
+        self._tier.set(final, value, self._ttl(timeout), tags=tags)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._tier.touch(self.make_and_validate_key(key, version), self._ttl(timeout))
@@ -121,11 +135,16 @@ class TierCache(BaseCache):
             raise ValueError(f"Key '{key}' not found") from None
 
     def set_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        data: Mapping[Any, Any],
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> list[Any]:
         by_final = self._final_keys(data, version)
         items = {final: data[key] for final, key in by_final.items()}
-        failed = self._tier.set_many(items, self._ttl(timeout))
+        failed = self._tier.set_many(items, self._ttl(timeout), tags=tags)
         return [by_final[final] for final in failed]
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
@@ -143,36 +162,57 @@ class TierCache(BaseCache):
         default: Any,
         timeout: Any = DEFAULT_TIMEOUT,
         version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> Any:
         """Django's get_or_set, computed once at a time (see :mod:`serverless_cache.stampede`)."""
         compute = default if callable(default) else lambda: default
         final = self.make_and_validate_key(key, version)
-        return self._tier.get_or_set(final, compute, self._ttl(timeout))
+        return self._tier.get_or_set(final, compute, self._ttl(timeout), tags=tags)
+
+    def invalidate_tags(self, *tags: str) -> bool:
+        """Make every entry written with any of ``tags`` a miss, on every instance (see
+        :mod:`serverless_cache.tags`); False when the store did not take it."""
+        return self._tier.invalidate_tags(*tags)
 
     def memoize(
-        self, timeout: Any = DEFAULT_TIMEOUT
+        self, timeout: Any = DEFAULT_TIMEOUT, *, tags: Sequence[str] | None = None
     ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results, computed once at a time."""
-        return stampede.memoize(self._tier, self._ttl(timeout), make_key=self.make_and_validate_key)
+        return stampede.memoize(
+            self._tier, self._ttl(timeout), make_key=self.make_and_validate_key, tags=tags
+        )
 
     # -- async: direct calls for in-process tiers, a worker thread for network ones --------
-    async def _call(self, method: Callable[..., R], *args: Any) -> R:
+    async def _call(self, method: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         if self._tier.in_process:
-            return method(*args)
-        return await sync_to_async(method, thread_sensitive=False)(*args)
+            return method(*args, **kwargs)
+        return await sync_to_async(method, thread_sensitive=False)(*args, **kwargs)
 
     async def aadd(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> bool:
-        return await self._call(self.add, key, value, timeout, version)
+        return await self._call(self.add, key, value, timeout, version, tags=tags)
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return await self._call(self.get, key, default, version)
 
     async def aset(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> None:
-        await self._call(self.set, key, value, timeout, version)
+        await self._call(self.set, key, value, timeout, version, tags=tags)
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
@@ -192,9 +232,14 @@ class TierCache(BaseCache):
         return await self._call(self.incr, key, delta, version)
 
     async def aset_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        data: Mapping[Any, Any],
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> list[Any]:
-        return await self._call(self.set_many, data, timeout, version)
+        return await self._call(self.set_many, data, timeout, version, tags=tags)
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         await self._call(self.delete_many, list(keys), version)
@@ -211,8 +256,13 @@ class TierCache(BaseCache):
         default: Any,
         timeout: Any = DEFAULT_TIMEOUT,
         version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> Any:
-        return await self._call(self.get_or_set, key, default, timeout, version)
+        return await self._call(self.get_or_set, key, default, timeout, version, tags=tags)
+
+    async def ainvalidate_tags(self, *tags: str) -> bool:
+        return await self._call(self.invalidate_tags, *tags)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "MISSING", "TierCache"]

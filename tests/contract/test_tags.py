@@ -135,7 +135,7 @@ def test_clear_forgets_versions_and_entries(stack: Stack) -> None:
 def test_bad_tags_are_refused_before_anything_is_written(stack: Stack) -> None:
     tier = stack.make()
     with pytest.raises(TypeError, match="tags=\\['product'\\]"):
-        tier.set("k", "v", 100, tags="product")  # type: ignore[arg-type]
+        tier.set("k", "v", 100, tags="product")
     with pytest.raises(TypeError, match="non-empty string"):
         tier.set_many({"k": "v"}, 100, tags=[""])
     with pytest.raises(TypeError, match="non-empty string"):

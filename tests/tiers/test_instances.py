@@ -44,7 +44,14 @@ def stack_config(request: pytest.FixtureRequest, stack: str) -> tuple[str, dict[
     return "dynamodb", {"location": table, "options": options, "key_prefix": "app:"}
 
 
-STACKS = ["redis", "memcached", "dynamodb", "layered-redis", "layered-redis-push", "layered-dynamodb"]
+STACKS = [
+    "redis",
+    "memcached",
+    "dynamodb",
+    "layered-redis",
+    "layered-redis-push",
+    "layered-dynamodb",
+]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -461,10 +461,14 @@ class LayeredTier(Tier):
         self._check_epoch()
 
     def memoize(
-        self, ttl: float | None, *, make_key: Callable[[str], str] = str
+        self,
+        ttl: float | None,
+        *,
+        make_key: Callable[[str], str] = str,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results, computed once at a time."""
-        return stampede.memoize(self, ttl, make_key=make_key)
+        return stampede.memoize(self, ttl, make_key=make_key, tags=tags)
 
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
