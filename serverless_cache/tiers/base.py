@@ -156,9 +156,6 @@ class Tier(ABC):
     def _ttl(self, key: str) -> float | None:
         """Seconds left; None if it never expires, 0.0 if absent."""
 
-    def _has(self, key: str) -> bool | None:
-        return bool(self._get_many([key]))
-
     @abstractmethod
     def _clear(self) -> bool:
         """Remove every entry under this cache's key prefix (everything without one)."""
@@ -226,8 +223,16 @@ class Tier(ABC):
         return bool(self.present(key))
 
     def present(self, key: str) -> bool | None:
-        """Like :meth:`has`, but None when the store could not be asked."""
-        return self._run("has", lambda: self._has(key), None)
+        """Like :meth:`has`, but None when the store could not be asked. It agrees with
+        :meth:`get` (a read, as Django's ``has_key``): an entry whose tag was invalidated, or
+        that cannot be decoded, exists in the store but is not present."""
+        raws = self._run("has", lambda: self._get_many([key]), None)
+        if raws is None or key not in raws:
+            return None if raws is None else False
+        value = self._decode(key, raws[key])
+        if type(value) is Tagged:
+            value = self.untag(key, value)
+        return value is not MISSING
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""

@@ -234,9 +234,6 @@ class MemoryTier(Tier):
             for key, entry in self._get_many(keys).items()
         }
 
-    def _has(self, key: str) -> bool:
-        return self.store.lookup(key) is not None
-
     def _ttl(self, key: str) -> float | None:
         entry = self.store.lookup(key)
         if entry is None:

@@ -363,8 +363,10 @@ class LayeredTier(Tier):
         if self.state.writes != writes:
             self._drop_above(source, list(entries))
 
-    def _has(self, key: str) -> bool | None:
-        if self.first.has(key):
+    def present(self, key: str) -> bool | None:
+        """An L1 copy that is still current, else what the last tier says (None: unreachable)."""
+        self._before_read()
+        if self._local(self.first.get_entries([key])):
             return True
         return self.last.present(key)
 

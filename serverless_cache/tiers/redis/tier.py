@@ -268,9 +268,6 @@ class RedisTier(NetworkTier):
                 result[key] = (payload, None if remaining_ms < 0 else now + remaining_ms / 1000)
         return result
 
-    def _has(self, key: str) -> bool:
-        return bool(self.client.reader().exists(key))
-
     def _ttl(self, key: str) -> float | None:
         remaining_ms: int = self.client.reader().pttl(key)
         if remaining_ms == -1:
