@@ -10,7 +10,7 @@ the promotion into L1.
 from __future__ import annotations
 
 from benchmarks.harness import compare
-from benchmarks.servers import redis_server
+from example_project.servers import redis_server
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
 from serverless_cache.tiers.memory import MemoryTier

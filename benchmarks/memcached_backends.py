@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.harness import relative
-from benchmarks.servers import RequestCounter, memcached_server
+from example_project.servers import RequestCounter, memcached_server
 
 ROUNDS = 21
 CALLS = 200

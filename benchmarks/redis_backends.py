@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.servers import redis_server
+from example_project.servers import redis_server
 
 OURS = ("serverless_cache.django.RedisCache", "serverless_cache.flask.RedisCache")
 LEGEND = """\

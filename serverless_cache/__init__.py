@@ -9,6 +9,7 @@ from serverless_cache.errors import (
     CacheUnavailableError,
     ConfigurationError,
     DecodeError,
+    FactoryTimeoutError,
     ServerlessCacheError,
     ValueTooLargeError,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "CodecSettings",
     "ConfigurationError",
     "DecodeError",
+    "FactoryTimeoutError",
     "MemoryTier",
     "ServerlessCacheError",
     "Tier",

@@ -30,3 +30,7 @@ class CacheUnavailableError(ServerlessCacheError):
 
 class ValueTooLargeError(ServerlessCacheError, ValueError):
     """A value is larger than the tier can store, even after compression or chunking."""
+
+
+class FactoryTimeoutError(ServerlessCacheError, TimeoutError):
+    """A ``get_or_set`` factory outlived ``FACTORY_HARD_TIMEOUT`` and no fallback value existed."""

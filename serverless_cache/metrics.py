@@ -29,6 +29,10 @@ COUNTERS = (
     "deletes",
     "errors",
     "promotions",
+    "recovered",
+    "fail_safe",
+    "eager_refreshes",
+    "factory_timeouts",
     "invalidations",
     "dropped",
     "tag_fetches",
@@ -55,6 +59,14 @@ class TierStats:
     deletes: int = 0
     errors: int = 0
     promotions: int = 0
+    #: Writes undone after the store came back (keys deleted, or 1 for a namespace cleared).
+    recovered: int = 0
+    #: get_or_set answers served from a fallback copy (factory failed or store unreachable).
+    fail_safe: int = 0
+    #: Entries recomputed before they expired (EAGER_REFRESH).
+    eager_refreshes: int = 0
+    #: Factories that outlived FACTORY_SOFT_TIMEOUT or FACTORY_HARD_TIMEOUT.
+    factory_timeouts: int = 0
     #: Keys named by invalidation messages (push invalidation), and the in-process copies
     #: they (or a lost connection) removed.
     invalidations: int = 0
@@ -128,6 +140,11 @@ def begin_invocation() -> bool:
     state = _state()
     state.invocations += 1
     return state.invocations > 1
+
+
+def invocation_number() -> int:
+    """How many invocations this execution environment has begun (0 outside a handler)."""
+    return _state().invocations
 
 
 def context_reused() -> bool:

@@ -12,7 +12,9 @@ On Lambda a dead cache must not make every request wait for a timeout and then f
 - ``FAILED``: a timeout or any other failure: counted, never retried.
 
 After ``breaker_threshold`` consecutive failures the :class:`CircuitBreaker` opens and calls
-are not attempted for ``breaker_cooldown`` seconds; then a single probe call decides.
+are not attempted for ``breaker_cooldown`` seconds; then a single probe call decides, and the
+first answer closes it. A write that failed or was skipped is reported through ``on_failure``
+(the tier's recovery journal, :mod:`serverless_cache.recovery`).
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ class ResilienceSettings:
 
     fail_open: bool = True
     breaker_threshold: int = 3
-    breaker_cooldown: float = 5.0
+    breaker_cooldown: float = 1.0
     log_interval: float = DEFAULT_LOG_INTERVAL
+    recovery_max_keys: int = 1000
 
     def __post_init__(self) -> None:
         if not isinstance(self.fail_open, bool):
@@ -67,6 +70,7 @@ class ResilienceSettings:
         require_int("breaker_threshold", self.breaker_threshold, minimum=1)
         require_number("breaker_cooldown", self.breaker_cooldown)
         require_number("log_interval", self.log_interval)
+        require_int("recovery_max_keys", self.recovery_max_keys, minimum=0)
 
 
 class ThrottledLog:
@@ -155,14 +159,26 @@ class Guard:
         self.classify = classify
         breaker.log.interval = settings.log_interval
 
-    def call(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+    def call(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        on_failure: Callable[[], None] | None = None,
+    ) -> T:
         """``fn()``, or ``fallback`` when the store fails or the breaker is open (fail-open).
 
         ``retry`` is what to call once after a ``DROPPED`` failure: ``SAME`` (``fn`` again,
         for idempotent calls), another callable (one that recognises its own write), or None.
+        ``on_failure`` is called whenever ``fn`` did not surely take effect (skipped, failed,
+        refused), before the fallback is returned or the error raised.
         """
         if not self.breaker.allow():
             self.stats.errors += 1
+            if on_failure is not None:
+                on_failure()
             if self.settings.fail_open:
                 return fallback
             raise CacheUnavailableError(
@@ -186,6 +202,8 @@ class Guard:
                 if fault is Fault.DROPPED and not retried and retry is not None:
                     attempt, retried = (fn if retry is SAME else retry), True
                     continue
+                if on_failure is not None:
+                    on_failure()
                 return self._failed(operation, exc, fault, fallback)
             self.stats.observe(clock.monotonic() - started)
             self.breaker.record_success()
@@ -268,7 +286,15 @@ class SharedClient(Generic[C]):
             self._generation, self._guard = generation, None
         return self._client
 
-    def call(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+    def call(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        on_failure: Callable[[], None] | None = None,
+    ) -> T:
         """``fn()`` under this view's guard (see :meth:`Guard.call`)."""
         guard = self._guard
         if guard is None or self._generation != registry.generation:
@@ -276,4 +302,4 @@ class SharedClient(Generic[C]):
             guard = self._guard = Guard(
                 self.name, self.settings, breaker, self.stats, self.classify
             )
-        return guard.call(operation, fn, fallback, retry=retry)
+        return guard.call(operation, fn, fallback, retry=retry, on_failure=on_failure)

@@ -1,11 +1,19 @@
-"""Stampede protection for every tier's ``get_or_set``: one computation per key at a time.
+"""Stampede protection and fail-safe for every tier's ``get_or_set``: one computation per key
+at a time, and an answer even when the factory or the store fails.
 
 - **Single flight per process**: threads missing the same key wait for one computation.
 - **Lease across instances** (``LEASE``): the computing instance holds a short lease taken with
   ``add`` in the authoritative tier; others poll for the value (at most ``LEASE_WAIT``), and a
   crashed holder's lease lapses after ``LEASE_TTL``.
-- **Stale value to waiters** (``STALE_TTL``): a copy kept that much longer than the value is
-  handed to waiters at once while the leader computes.
+- **Fallback copies** (``STALE_TTL``, ``FAIL_SAFE_MAX_AGE``): every stored entry gets a copy
+  kept that much longer (``key + STALE_SUFFIX``). With ``STALE_TTL`` it is handed to waiters at
+  once while the leader computes; with ``FAIL_SAFE_MAX_AGE`` it answers when the factory
+  raises, or when the store is unreachable (a layered cache keeps one in its L1).
+- **Factory timeouts** (``FACTORY_SOFT_TIMEOUT``, ``FACTORY_HARD_TIMEOUT``): see
+  :mod:`serverless_cache.factory`.
+- **Eager refresh** (``EAGER_REFRESH``, a fraction of the ttl): past it, one caller holding the
+  lease recomputes the entry while everyone else keeps the current value, so a hot key never
+  expires under load. **Jitter** (``JITTER``) shortens each computed ttl by up to that fraction.
 
 The computed value is stored with ``add`` and the winner read back, as Django's
 ``get_or_set`` does, so concurrent instances agree on one value.
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import random
 import threading
 import time
 import uuid
@@ -22,8 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from serverless_cache import clock, registry
-from serverless_cache.errors import ConfigurationError
+from serverless_cache import clock, factory, registry
+from serverless_cache.errors import ConfigurationError, FactoryTimeoutError
 from serverless_cache.options import require_number
 
 if TYPE_CHECKING:
@@ -44,6 +53,11 @@ class StampedeSettings:
     lease_wait: float = 10.0
     lease_poll_interval: float = 0.05
     stale_ttl: float = 0.0
+    fail_safe_max_age: float = 0.0
+    factory_soft_timeout: float | None = None
+    factory_hard_timeout: float | None = None
+    eager_refresh: float | None = None
+    jitter: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.lease, bool):
@@ -52,6 +66,36 @@ class StampedeSettings:
         require_number("lease_wait", self.lease_wait)
         require_number("lease_poll_interval", self.lease_poll_interval, minimum=0.001)
         require_number("stale_ttl", self.stale_ttl)
+        require_number("fail_safe_max_age", self.fail_safe_max_age)
+        soft, hard = self.factory_soft_timeout, self.factory_hard_timeout
+        require_number("factory_soft_timeout", soft, minimum=0.001, optional=True)
+        require_number("factory_hard_timeout", hard, minimum=0.001, optional=True)
+        if soft is not None and hard is not None and soft >= hard:
+            raise ConfigurationError(
+                f"option FACTORY_SOFT_TIMEOUT ({soft}) must be shorter than "
+                f"FACTORY_HARD_TIMEOUT ({hard}): the soft one answers with the fallback first"
+            )
+        _require_fraction("eager_refresh", self.eager_refresh, "0.8 refreshes once 80 % passed")
+        _require_fraction("jitter", self.jitter, "0.1 shortens each by up to 10 %")
+
+    @property
+    def fallback_life(self) -> float:
+        """How much longer than its entry a fallback copy is kept (0: none are kept)."""
+        return max(self.stale_ttl, self.fail_safe_max_age)
+
+
+def _require_fraction(name: str, value: Any, example: str) -> None:
+    """None, or a number from 0 (excluded for EAGER_REFRESH) up to 1 (excluded)."""
+    if value is None or (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (0 < value < 1 or (value == 0 and name == "jitter"))
+    ):
+        return
+    raise ConfigurationError(
+        f"option {name.upper()} must be a fraction of the timeout above 0 and below 1, or "
+        f"None to turn it off ({example}), got {value!r}"
+    )
 
 
 class _Flight:
@@ -98,7 +142,13 @@ class Flights:
 
 def get_or_set(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
     """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
-    value = tier.get(key, _NONE)
+    fraction = tier.stampede.eager_refresh
+    if fraction is None:
+        value = tier.get(key, _NONE)
+    else:
+        value, expires_at = tier.refresh_entry(key, _NONE)
+        if value is not _NONE and _refresh_due(fraction, expires_at, ttl):
+            return _refresh_early(tier, key, compute, ttl, value)
     if value is not _NONE:
         return value
     flights: Flights = registry.get_or_create("flights", tier.identity, Flights)
@@ -125,14 +175,17 @@ def _fill(
     tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None, flight: _Flight
 ) -> Any:
     settings = tier.stampede
-    authority = tier.authority
-    stale = _NONE
-    if settings.stale_ttl > 0:
-        stale = authority.get(key + STALE_SUFFIX, _NONE)
-        if stale is not _NONE:
-            flight.publish_stale(stale)
+    fallback = _NONE
+    if settings.fallback_life > 0:
+        fallback = tier.fallback(key, _NONE)
+        if fallback is not _NONE:
+            if settings.stale_ttl > 0:
+                flight.publish_stale(fallback)
+            if settings.fail_safe_max_age > 0 and tier.unreachable():
+                return _fail_safe(tier, key, fallback, "the store is unreachable")
     if not settings.lease:
-        return _compute(tier, key, compute, ttl)
+        return _compute(tier, key, compute, ttl, fallback)
+    authority = tier.authority
     lease_key = key + LEASE_SUFFIX
     deadline = clock.monotonic() + settings.lease_wait
     while True:
@@ -141,15 +194,15 @@ def _fill(
         if token is not None:
             try:
                 value = tier.get(key, _NONE)  # the previous holder may have just finished
-                return value if value is not _NONE else _compute(tier, key, compute, ttl)
+                return value if value is not _NONE else _compute(tier, key, compute, ttl, fallback)
             finally:
                 if token:
                     _release_lease(authority, lease_key, token, taken_at, settings.lease_ttl)
-        if stale is not _NONE:
-            return stale
+        if fallback is not _NONE and settings.stale_ttl > 0:
+            return fallback
         if clock.monotonic() >= deadline:
             tier.log.warning("lease", "lease on %r still held; computing anyway", key)
-            return _compute(tier, key, compute, ttl)
+            return _compute(tier, key, compute, ttl, fallback)
         time.sleep(settings.lease_poll_interval)
         value = tier.get(key, _NONE)
         if value is not _NONE:
@@ -177,16 +230,100 @@ def _release_lease(
         authority.delete(lease_key)
 
 
-def _compute(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
-    """Compute, store with ``add``, and answer with the value that won."""
-    value = compute()
-    if not tier.add(key, value, ttl):
+def _compute(
+    tier: Tier,
+    key: str,
+    compute: Callable[[], Any],
+    ttl: float | None,
+    fallback: Any,
+    *,
+    replace: bool = False,
+) -> Any:
+    """Compute under the factory timeouts and store: with ``add``, answering the value that
+    won, or (``replace``, an eager refresh) with ``set``. A factory that raises or times out
+    is answered with ``fallback`` when the settings allow it."""
+    settings = tier.stampede
+    if settings.jitter and ttl is not None and ttl > 0:
+        ttl *= 1 - settings.jitter * random.random()
+
+    def store(value: Any) -> Any:
+        if replace:
+            tier.set(key, value, ttl)
+            return value
+        if tier.add(key, value, ttl):
+            return value
         winner = tier.get(key, _NONE)
-        if winner is not _NONE:
-            value = winner
-    stale_ttl = tier.stampede.stale_ttl
-    if stale_ttl > 0 and ttl is not None and ttl > 0:
-        tier.authority.set(key + STALE_SUFFIX, value, ttl + stale_ttl)
+        return value if winner is _NONE else winner
+
+    try:
+        value = factory.run(
+            compute,
+            soft_timeout=settings.factory_soft_timeout,
+            hard_timeout=settings.factory_hard_timeout,
+            has_fallback=fallback is not _NONE,
+            store_late=store,
+        )
+    except FactoryTimeoutError:
+        tier.stats.factory_timeouts += 1
+        raise
+    except Exception as exc:
+        if fallback is _NONE or not (replace or settings.fail_safe_max_age > 0):
+            raise
+        return _fail_safe(tier, key, fallback, f"the factory raised {type(exc).__name__}: {exc}")
+    if value is factory.TIMED_OUT:
+        tier.stats.factory_timeouts += 1
+        return _fail_safe(tier, key, fallback, "the factory is slower than its soft timeout")
+    return store(value)
+
+
+def _fail_safe(tier: Tier, key: str, fallback: Any, reason: str) -> Any:
+    """Answer with the fallback copy: counted, and logged once per burst."""
+    tier.stats.fail_safe += 1
+    tier.log.warning(
+        "fail-safe", "%s cache %r: serving the last known value of %r: %s",
+        tier.kind, tier.name, key, reason,
+    )  # fmt: skip
+    return fallback
+
+
+# -- eager refresh ---------------------------------------------------------------------------
+def _refresh_due(fraction: float, expires_at: float | None, ttl: float | None) -> bool:
+    """Whether less than ``1 - fraction`` of ``ttl`` is left (never for entries that do not
+    expire, or whose expiry this read could not tell)."""
+    if expires_at is None or ttl is None or ttl <= 0:
+        return False
+    return expires_at - clock.time() <= (1 - fraction) * ttl
+
+
+def _refresh_early(
+    tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None, current: Any
+) -> Any:
+    """Recompute ``key`` before it expires if no one else does (in this process: a flight; in
+    the fleet: the lease); everyone else keeps ``current``."""
+    flights: Flights = registry.get_or_create("flights", tier.identity, Flights)
+    with flights.lock:
+        if key in flights.by_key:
+            return current
+        flight = flights.by_key[key] = _Flight()
+    value, error = current, None
+    try:
+        authority = tier.authority
+        lease_key = key + LEASE_SUFFIX
+        token, taken_at = uuid.uuid4().hex, clock.monotonic()
+        lease_ttl = tier.stampede.lease_ttl
+        if authority.add(lease_key, token, lease_ttl):  # else held elsewhere, or unreachable
+            try:
+                tier.stats.eager_refreshes += 1
+                value = _compute(tier, key, compute, ttl, current, replace=True)
+            finally:
+                _release_lease(authority, lease_key, token, taken_at, lease_ttl)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        flight.finish(value, error)
+        with flights.lock:
+            flights.by_key.pop(key, None)
     return value
 
 

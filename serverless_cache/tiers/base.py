@@ -24,6 +24,7 @@ from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec
 from serverless_cache.errors import CacheUnavailableError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
+from serverless_cache.recovery import ALL_KEYS, Writes
 from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.stampede import get_or_set as stampede_get_or_set
@@ -92,8 +93,21 @@ class Tier(ABC):
         self.codec = codec
 
     # -- how a store call runs: network tiers run it under their guard -------------------
-    def _run(self, operation: str, fn: Callable[[], T], fallback: T, *, retry: Any = SAME) -> T:
+    def _run(
+        self,
+        operation: str,
+        fn: Callable[[], T],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        writes: Writes = None,
+    ) -> T:
+        """``fn()``; network tiers add fail-open, the breaker, retries, and remember the keys
+        ``writes`` names (or ``ALL_KEYS``) when the call may not have taken effect."""
         return fn()
+
+    def _dropped(self, keys: Sequence[str]) -> None:
+        """The store refused to store ``keys``; network tiers remember them (recovery)."""
 
     # -- primitives ------------------------------------------------------------------------
     @abstractmethod
@@ -264,9 +278,13 @@ class Tier(ABC):
             items = self.tag_items(items, tags)
         # Encode everything first, so a bad value raises before anything is written.
         encoded = {key: self._encode(key, value) for key, value in items.items()}
-        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), list(encoded))
+        keys = list(encoded)
+        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
         self.stats.sets += len(encoded) - len(failed)
+        if self.stampede.fallback_life > 0 and len(failed) < len(encoded):
+            self._keep_fallbacks({k: v for k, v in encoded.items() if k not in failed}, ttl)
         if failed and len(failed) < len(encoded):
+            self._dropped(failed)
             self.log.warning(
                 "partial", "%s cache %r could not store %d of %d keys", self.kind, self.name,
                 len(failed), len(encoded),
@@ -293,8 +311,11 @@ class Tier(ABC):
             lambda: self._add(key, encoded, ttl, token),
             False,
             retry=lambda: self._add_again(key, encoded, ttl, token),
+            writes=[key],
         )
         self.stats.sets += added
+        if added and self.stampede.fallback_life > 0:
+            self._keep_fallbacks({key: encoded}, ttl)
         return added
 
     def delete(self, key: str) -> bool:
@@ -311,14 +332,15 @@ class Tier(ABC):
         present, -1 if the store could not be asked. A tier that cannot tell, or a retry after
         a lost reply (the first attempt may have removed them), answers ``len(keys)``."""
         self.stats.deletes += len(keys)
-        if self.stampede.stale_ttl > 0:
+        if self.stampede.fallback_life > 0:
             stale = [key + STALE_SUFFIX for key in keys]
-            self._run("delete", lambda: self._delete_many(stale), -1)
+            self._run("delete", lambda: self._delete_many(stale), -1, writes=stale)
         return self._run(
             "delete",
             lambda: self._delete_many(keys),
             -1,
             retry=lambda: max(self._delete_many(keys), len(keys)),
+            writes=keys,
         )
 
     def incr(self, key: str, delta: int = 1, *, create: bool = False) -> int:
@@ -330,7 +352,7 @@ class Tier(ABC):
         """
         check_delta(delta)
         result: Any = self._run(
-            "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None
+            "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None, writes=[key]
         )
         if result is UNREACHABLE:
             raise CacheUnavailableError(
@@ -345,11 +367,11 @@ class Tier(ABC):
         ttl = expiry(ttl)
         if ttl is not None and ttl <= 0:
             return self.remove([key]) > 0
-        return self._run("touch", lambda: self._touch(key, ttl), False)
+        return self._run("touch", lambda: self._touch(key, ttl), False, writes=[key])
 
     def clear(self) -> bool:
         """Remove every entry of this cache, and only those; False if the store failed."""
-        return self._run("clear", self._clear, False)
+        return self._run("clear", self._clear, False, writes=ALL_KEYS)
 
     def close(self) -> None:
         """Per-request hook (Django calls it after every request): keep pooled resources."""
@@ -362,7 +384,35 @@ class Tier(ABC):
         must not raise when the store is down, only count and log as any other call does.
         """
 
-    # -- stampede protection ---------------------------------------------------------------
+    # -- stampede protection and fail-safe ---------------------------------------------------
+    def refresh_entry(self, key: str, default: Any) -> tuple[Any, float | None]:
+        """``(value or default, expires_at)`` for EAGER_REFRESH; ``expires_at`` is None when
+        the entry never expires or when this read cannot tell (a layered cache's L1 hit)."""
+        entry = self.get_entries([key]).get(key)
+        return (default, None) if entry is None else entry
+
+    def fallback(self, key: str, default: Any) -> Any:
+        """The fallback copy of ``key`` (STALE_TTL, FAIL_SAFE_MAX_AGE), or ``default``."""
+        return self.get(key + STALE_SUFFIX, default)
+
+    def unreachable(self) -> bool:
+        """Whether the store failed lately (fail-safe answers from fallbacks then)."""
+        return False
+
+    def _keep_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> None:
+        """Write the fallback copies of entries just stored, kept ``fallback_life`` longer."""
+        longer = None if ttl is None else ttl + self.stampede.fallback_life
+        self._write_fallbacks({key + STALE_SUFFIX: raw for key, raw in encoded.items()}, longer)
+
+    def store_fallbacks(self, values: Mapping[str, Any], ttl: float | None) -> list[str]:
+        """Store fallback copies (``values`` keyed by fallback key) for exactly ``ttl``; the
+        keys not stored. A layered cache writes its tiers' copies through this."""
+        return self._write_fallbacks({k: self._encode(k, v) for k, v in values.items()}, ttl)
+
+    def _write_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
+        keys = list(encoded)
+        return self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
+
     def get_or_set(
         self,
         key: str,

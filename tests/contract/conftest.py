@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from serverless_cache import clock
+from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
@@ -55,9 +56,7 @@ LOST = [
 ]
 
 #: Options of get_or_set, read by the layered tier itself rather than by its tiers.
-STAMPEDE_OPTIONS = frozenset(
-    {"lease", "lease_ttl", "lease_wait", "lease_poll_interval", "stale_ttl"}
-)
+STAMPEDE_OPTIONS = frozenset(StampedeSettings.__dataclass_fields__)
 #: Options of the codec: a layered stack gives them to its memory tier and its shared tier.
 CODEC_OPTIONS = frozenset(
     {"serializer", "compress_min_bytes", "compress_level", "signing_key", "pickle_protocol"}

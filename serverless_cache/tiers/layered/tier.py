@@ -35,7 +35,7 @@ from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
-from serverless_cache.stampede import StampedeSettings
+from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.tags import Tagged, tag_key, tag_of
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
@@ -281,19 +281,30 @@ class LayeredTier(Tier):
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
+        value = self._lookup(key)[0]
+        return default if value is MISSING else value
+
+    def refresh_entry(self, key: str, default: Any) -> tuple[Any, float | None]:
+        """An L1 hit cannot tell the shared entry's expiry: an eager refresh is decided when
+        the L1 copy has lapsed (within its CAP) and the entry is read from below."""
+        value, expires_at = self._lookup(key)
+        return (default, None) if value is MISSING else (value, expires_at)
+
+    def _lookup(self, key: str) -> tuple[Any, float | None]:
+        """``(value or MISSING, expires_at)``: None for L1 hits, the source's for the others."""
         self._before_read()
         value = self.first.get(key, MISSING)
         if type(value) is Tagged:
             value = tagging.valid(value, self.state.tag_versions)
         if value is not MISSING:
             self.stats.hits += 1
-            return value
+            return value, None
         found = self._read_below({}, [key])
         if key in found:
             self.stats.hits += 1
-            return found[key][0]
+            return found[key]
         self.stats.misses += 1
-        return default
+        return MISSING, None
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         return {key: value for key, (value, _) in self._get_entries(keys).items()}
@@ -360,8 +371,55 @@ class LayeredTier(Tier):
             for ttl, items in by_ttl.items():
                 failed = tier.set_many(items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
+            if tier.in_process and self.stampede.fallback_life > 0:
+                self._keep_local_fallbacks(tier, entries, now)
         if self.state.writes != writes:
             self._drop_above(source, list(entries))
+
+    def _keep_local_fallbacks(
+        self, tier: Tier, entries: Mapping[str, tuple[Any, float | None]], now: float
+    ) -> None:
+        """A promotion renews the fallback copies in an in-process tier (until the source
+        entry's expiry plus ``fallback_life``): a fail-safe answer from L1 is never older
+        than what this instance has read."""
+        life = self.stampede.fallback_life
+        by_ttl: dict[float | None, dict[str, Any]] = {}
+        for key, (value, expires_at) in entries.items():
+            ttl = None if expires_at is None else expires_at - now + life
+            by_ttl.setdefault(ttl, {})[key + STALE_SUFFIX] = value
+        for ttl, copies in by_ttl.items():
+            tier.store_fallbacks(copies, ttl)
+
+    # -- fail-safe -------------------------------------------------------------------------
+    def unreachable(self) -> bool:
+        return self.last.unreachable()
+
+    def fallback(self, key: str, default: Any) -> Any:
+        """The shared tier's fallback copy while it answers (the freshest, and gone once the
+        key was deleted anywhere); the in-process tiers' copies only while it does not."""
+        fallback_key = key + STALE_SUFFIX
+        if not self.last.unreachable():
+            value = self.last.get(fallback_key, MISSING)
+            if value is not MISSING or not self.last.unreachable():
+                return default if value is MISSING else value
+        for tier in self.local_tiers:
+            value = tier.get(fallback_key, MISSING)
+            if type(value) is Tagged:
+                value = tagging.valid(value, self.state.tag_versions)
+            if value is not MISSING:
+                return value
+        return default
+
+    def _keep_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> None:
+        """Fallback copies go into every tier bottom-up, not capped: they answer only when
+        the factory or the shared tier fails, for at most ``fallback_life`` past the entry."""
+        longer = None if ttl is None else ttl + self.stampede.fallback_life
+        copies = {key + STALE_SUFFIX: value for key, value in encoded.items()}
+        for tier in reversed(self.tiers):
+            failed = tier.store_fallbacks(copies, longer)
+            copies = {k: v for k, v in copies.items() if k not in failed}
+            if not copies:
+                return
 
     def present(self, key: str) -> bool | None:
         """An L1 copy that is still current, else what the last tier says (None: unreachable)."""
@@ -391,13 +449,13 @@ class LayeredTier(Tier):
         for index in reversed(range(below)):
             tier = self.tiers[index]
             if refused:
-                tier.delete_many(refused)
+                tier.delete_many(self._with_fallbacks(refused))
             accepted = {k: v for k, v in items.items() if k not in refused} if refused else items
             if not accepted:
                 continue
             failed = tier.set_many(accepted, self._capped(index, ttl))
             if failed:
-                tier.delete_many(failed)
+                tier.delete_many(self._with_fallbacks(failed))
                 refused = [*refused, *failed]
             if index == below - 1:
                 lowest_refused = failed
@@ -407,9 +465,16 @@ class LayeredTier(Tier):
         self.state.count_write()
         return self._write_up(encoded, ttl, len(self.tiers))
 
+    def _with_fallbacks(self, keys: Sequence[str]) -> Sequence[str]:
+        """``keys`` and, when fallback copies are kept, theirs: a copy dropped above goes with
+        its fallback, so a fail-safe answer is never older than a write."""
+        if self.stampede.fallback_life <= 0:
+            return keys
+        return [*keys, *(key + STALE_SUFFIX for key in keys)]
+
     def _drop_above(self, below: int, keys: Sequence[str]) -> None:
         for tier in reversed(self.tiers[:below]):
-            tier.delete_many(keys)
+            tier.delete_many(self._with_fallbacks(keys))
 
     def _drop_above_last(self, keys: Sequence[str]) -> None:
         self._drop_above(len(self.tiers) - 1, keys)

@@ -18,6 +18,7 @@ from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import ConfigurationError, install_hint
 from serverless_cache.options import require_choice, require_int, require_number
+from serverless_cache.recovery import ALL_KEYS
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
@@ -368,7 +369,9 @@ class RedisTier(NetworkTier):
 
     def delete_pattern(self, pattern: str) -> int:
         """Remove the keys matching the glob ``pattern`` (SCAN + UNLINK); how many were found."""
-        return self._run("delete_pattern", lambda: self._unlink_matching(pattern), 0)
+        return self._run(
+            "delete_pattern", lambda: self._unlink_matching(pattern), 0, writes=ALL_KEYS
+        )
 
     def _clear(self) -> bool:
         if self.prefix:
