@@ -111,13 +111,17 @@ def _create(source: Tier, key: str, token: int) -> bool:
 
 def invalidate(source: Tier, tags: Sequence[str]) -> dict[str, int] | None:
     """Give each tag a new version in ``source`` (one batched write); the new versions, or
-    None when the store did not take them all."""
+    None when the store did not take them all (then, on network tiers, the invalidation is
+    applied by auto-recovery once the store answers again)."""
     versions = {tag: new_version() for tag in tags}
     if not versions:
         return {}
     items = {tag_key(source.key_prefix, tag): token for tag, token in versions.items()}
     encoded = {key: source._encode(key, token) for key, token in items.items()}
-    failed = source._run("set_many", lambda: source._set_many(encoded, None), list(encoded))
+    keys = list(encoded)
+    # A version write that may not have landed is journaled: auto-recovery deletes the
+    # version keys when the store answers again, which invalidates the tags all the same.
+    failed = source._run("set_many", lambda: source._set_many(encoded, None), keys, writes=keys)
     return None if failed else versions
 
 

@@ -148,3 +148,18 @@ def test_an_unreachable_store_stores_no_tagged_entry(down_stack: Stack) -> None:
     assert tier.set("k", "v", 100, tags=["t"]) is False
     assert tier.invalidate_tags("t") is False
     assert tier.get("k") is None
+
+
+def test_an_invalidation_that_could_not_be_sent_is_applied_once_back(lost_stack: Stack) -> None:
+    """Auto-recovery deletes the version keys of an invalidation that may not have landed:
+    a tag without a version matches no entry written before."""
+    assert lost_stack.proxy is not None
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    assert tier.set("k", "v", 100, tags=["t"]) is True
+    assert tier.set("plain", "p", 100) is True
+    assert tier.get("k") == "v"
+    lost_stack.proxy.down()
+    assert tier.invalidate_tags("t") is False
+    lost_stack.proxy.forward()
+    assert tier.get("k") is None
+    assert tier.get("plain") == "p"
