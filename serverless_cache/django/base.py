@@ -14,6 +14,8 @@ from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache import stampede
+from serverless_cache.http import edge_tags
+from serverless_cache.options import pop_option
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
@@ -32,10 +34,12 @@ class TierCache(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.location = location
+        options = dict(params.get("OPTIONS") or {})
+        #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
+        #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
+        self.edge_distribution_id: str | None = pop_option(options, "edge_distribution_id")
         config = TierConfig(
-            location=location or "",
-            options=dict(params.get("OPTIONS") or {}),
-            key_prefix=self._clear_prefix(),
+            location=location or "", options=options, key_prefix=self._clear_prefix()
         )
         self._tier = build_tier(self.tier_kind, config)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
@@ -172,8 +176,9 @@ class TierCache(BaseCache):
 
     def invalidate_tags(self, *tags: str) -> bool:
         """Make every entry written with any of ``tags`` a miss, on every instance (see
-        :mod:`serverless_cache.tags`); False when the store did not take it."""
-        return self._tier.invalidate_tags(*tags)
+        :mod:`serverless_cache.tags`), and with EDGE_DISTRIBUTION_ID purge the paths
+        ``edge_cache(tags=...)`` recorded; False when the store or CloudFront did not take it."""
+        return edge_tags.invalidate_tags(self._tier, tags, self.edge_distribution_id)
 
     def memoize(
         self, timeout: Any = DEFAULT_TIMEOUT, *, tags: Sequence[str] | None = None

@@ -19,6 +19,7 @@ from serverless_cache import stampede
 from serverless_cache.codec import Codec, Serializer
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.flask.tags import context_tags
+from serverless_cache.http import edge_tags
 from serverless_cache.options import pop_option
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
@@ -50,6 +51,9 @@ class TierCache(BaseCache):
         self._tier = tier
         self.key_prefix = key_prefix or ""
         self._default_ttl = _seconds_to_ttl(self.default_timeout)
+        #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
+        #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
+        self.edge_distribution_id: str | None = None
 
     @classmethod
     def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
@@ -70,11 +74,14 @@ class TierCache(BaseCache):
         options = dict(kwargs)
         default_timeout = pop_option(options, "default_timeout", 300)
         ignore_errors = pop_option(options, "ignore_delete_many_errors", False)
+        distribution_id = pop_option(options, "edge_distribution_id")
         key_prefix = pop_option(options, "key_prefix", config.get("CACHE_KEY_PREFIX") or "")
         # The tier sees the prefix in effect (a tier's clear() removes only its keys).
         tier_config = cls.tier_config({**config, "CACHE_KEY_PREFIX": key_prefix}, options)
         tier = build_tier(cls.tier_kind, tier_config)
-        return cls(tier, default_timeout, key_prefix, ignore_errors)
+        backend = cls(tier, default_timeout, key_prefix, ignore_errors)
+        backend.edge_distribution_id = distribution_id
+        return backend
 
     @property
     def tier(self) -> Tier:
@@ -168,8 +175,9 @@ class TierCache(BaseCache):
 
     def invalidate_tags(self, *tags: str) -> bool:
         """Make every entry written with any of ``tags`` a miss, on every instance (see
-        :mod:`serverless_cache.tags`); False when the store did not take it."""
-        return self._tier.invalidate_tags(*tags)
+        :mod:`serverless_cache.tags`), and with CACHE_OPTIONS["edge_distribution_id"] purge
+        the paths ``edge_cache(tags=...)`` recorded; False when either did not take it."""
+        return edge_tags.invalidate_tags(self._tier, tags, self.edge_distribution_id)
 
     def memoize(
         self, timeout: Timeout = None, *, tags: Sequence[str] = ()
