@@ -36,10 +36,11 @@ from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
-from serverless_cache.tags import Tagged, tag_key, tag_of
+from serverless_cache.tags import Tagged, tag_of
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
+from serverless_cache.tiers.layered.held_tags import HeldTags, untagged
 
 R = TypeVar("R")
 #: Suffix of the epoch key; a control character keeps it apart from user keys.
@@ -47,9 +48,6 @@ EPOCH_SUFFIX = "\x1flayered-epoch"
 #: Taken off a promoted copy's lifetime: the upper tier starts counting a moment after we
 #: computed it, and a network tier's expiry is known only to within a round trip.
 PROMOTION_MARGIN = 0.01
-#: Tag versions a process holds at most; past it they are forgotten (tagged L1 copies then
-#: miss once and are checked against the last tier again).
-MAX_HELD_TAGS = 10_000
 
 
 def new_epoch() -> int:
@@ -68,22 +66,12 @@ class LayeredState:
         self.check_lock = threading.Lock()
         self.writes = 0
         self.writes_lock = threading.Lock()
-        #: The versions of the tags of this process's L1 copies, as last read.
-        self.tag_versions: dict[str, int] = {}
+        self.tags = HeldTags()
 
     def restore(self) -> None:
         """After a SnapStart restore: read the epoch again before serving from L1."""
         self.next_check = 0.0
-        self.tag_versions.clear()
-
-    def remember(self, versions: tagging.Versions) -> None:
-        """Hold the versions of tags just read or written (bounded by MAX_HELD_TAGS)."""
-        held = self.tag_versions
-        if len(held) >= MAX_HELD_TAGS:
-            held.clear()
-        for tag, version in versions:
-            if version != tagging.UNKNOWN:
-                held[tag] = version
+        self.tags.clear()
 
     def count_write(self) -> None:
         """Called before a write touches any tier, so a read overlapping it sees the change."""
@@ -182,16 +170,10 @@ class LayeredTier(Tier):
             return
         try:
             state.next_check = clock.monotonic() + self.settings.epoch_check_interval
-            writes, held = state.writes, list(state.tag_versions)
-            keys = [self.epoch_key, *(tag_key(self.key_prefix, tag) for tag in held)]
-            found = self.last.get_many(keys)
+            writes, held = state.writes, state.tags.keys(self.key_prefix)
+            found = self.last.get_many([self.epoch_key, *held])
             self.stats.tag_fetches += len(held)
-            for tag in held:
-                version = found.get(tag_key(self.key_prefix, tag))
-                if type(version) is int and state.writes == writes:
-                    state.tag_versions[tag] = version
-                else:  # gone, or a write may have raced the read: checked again when read
-                    state.tag_versions.pop(tag, None)
+            state.tags.refresh(held, found, trusted=state.writes == writes)
             token = found.get(self.epoch_key, MISSING)
             if token is MISSING:
                 token = self._start_epoch()
@@ -227,7 +209,7 @@ class LayeredTier(Tier):
     # -- tags and push invalidation ---------------------------------------------------------
     def tag_versions(self, tags: Sequence[str]) -> tagging.Versions:
         versions = super().tag_versions(tags)
-        self.state.remember(versions)
+        self.state.tags.remember(versions)
         return versions
 
     def invalidate_tags(self, *tags: str) -> bool:
@@ -236,11 +218,10 @@ class LayeredTier(Tier):
         checked = tagging.check_tags(tags)
         self.state.count_write()
         versions = tagging.invalidate(self.last, checked)
-        for tag in checked:
-            self.state.tag_versions.pop(tag, None)
+        self.state.tags.forget(checked)
         if versions is None:
             return False
-        self.state.remember(tuple(versions.items()))
+        self.state.tags.remember(tuple(versions.items()))
         return True
 
     def _invalidated(self, keys: list[str] | None) -> None:
@@ -248,14 +229,14 @@ class LayeredTier(Tier):
         state = self.state
         state.count_write()  # a read in progress promotes nothing it read before
         if keys is None:
-            state.tag_versions.clear()
+            state.tags.clear()
             for tier in self.local_tiers:
                 tier.clear()
             return
         for key in keys:
             tag = tag_of(self.key_prefix, key)
             if tag is not None:
-                state.tag_versions.pop(tag, None)
+                state.tags.forget([tag])
             elif key == self.epoch_key:
                 state.next_check = 0.0
         for tier in self.local_tiers:
@@ -267,17 +248,6 @@ class LayeredTier(Tier):
             self.tracker.sync(self._invalidated)
         if clock.monotonic() >= self.state.next_check:
             self._check_epoch()
-
-    def _local(
-        self, entries: dict[str, tuple[Any, float | None]]
-    ) -> dict[str, tuple[Any, float | None]]:
-        """Local copies whose tags still have the versions held (Tagged values kept)."""
-        held = self.state.tag_versions
-        return {
-            key: (value, expires_at)
-            for key, (value, expires_at) in entries.items()
-            if type(value) is not Tagged or tagging.valid(value, held) is not MISSING
-        }
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -293,9 +263,7 @@ class LayeredTier(Tier):
     def _lookup(self, key: str) -> tuple[Any, float | None]:
         """``(value or MISSING, expires_at)``: None for L1 hits, the source's for the others."""
         self._before_read()
-        value = self.first.get(key, MISSING)
-        if type(value) is Tagged:
-            value = tagging.valid(value, self.state.tag_versions)
+        value = self.state.tags.current(self.first.get(key, MISSING))
         if value is not MISSING:
             self.stats.hits += 1
             return value, None
@@ -313,7 +281,7 @@ class LayeredTier(Tier):
         self._before_read()
         found = self.first.get_entries(keys)
         if any(type(value) is Tagged for value, _ in found.values()):
-            found = _untagged(self._local(found))
+            found = untagged(self.state.tags.keep_current(found))
         missing = [key for key in keys if key not in found]
         return self._read_below(found, missing) if missing else found
 
@@ -327,14 +295,14 @@ class LayeredTier(Tier):
             tier = self.tiers[index]
             entries = tier.get_entries(missing, keep_tags=True)
             if entries and tier.tag_source is None:
-                entries = self._local(entries)
+                entries = self.state.tags.keep_current(entries)
             if entries:
                 tagged = [v.versions for v, _ in entries.values() if type(v) is Tagged]
                 if tagged and self.state.writes == writes:  # just checked against the last
                     for versions in tagged:
-                        self.state.remember(versions)
+                        self.state.tags.remember(versions)
                 self._promote(index, entries, started, writes)
-                found.update(_untagged(entries) if tagged else entries)
+                found.update(untagged(entries) if tagged else entries)
                 missing = [key for key in missing if key not in entries]
             if not missing:
                 break
@@ -403,9 +371,7 @@ class LayeredTier(Tier):
             if value is not MISSING or not self.last.unreachable():
                 return default if value is MISSING else value
         for tier in self.local_tiers:
-            value = tier.get(fallback_key, MISSING)
-            if type(value) is Tagged:
-                value = tagging.valid(value, self.state.tag_versions)
+            value = self.state.tags.current(tier.get(fallback_key, MISSING))
             if value is not MISSING:
                 return value
         return default
@@ -424,7 +390,7 @@ class LayeredTier(Tier):
     def present(self, key: str) -> bool | None:
         """An L1 copy that is still current, else what the last tier says (None: unreachable)."""
         self._before_read()
-        if self._local(self.first.get_entries([key])):
+        if self.state.tags.keep_current(self.first.get_entries([key])):
             return True
         return self.last.present(key)
 
@@ -513,7 +479,7 @@ class LayeredTier(Tier):
 
     def _clear(self) -> bool:
         self.state.count_write()
-        self.state.tag_versions.clear()
+        self.state.tags.clear()
         cleared = all([tier.clear() for tier in reversed(self.tiers)])
         return self._bump_epoch() and cleared
 
@@ -540,13 +506,3 @@ class LayeredTier(Tier):
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
         return {f"{i + 1}:{tier.kind}": tier.stats for i, tier in enumerate(self.tiers)}
-
-
-def _untagged(
-    entries: Mapping[str, tuple[Any, float | None]],
-) -> dict[str, tuple[Any, float | None]]:
-    """Entries with their Tagged values unwrapped, for the caller."""
-    return {
-        key: (value.value if type(value) is Tagged else value, expires_at)
-        for key, (value, expires_at) in entries.items()
-    }
