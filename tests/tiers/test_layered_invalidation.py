@@ -123,3 +123,12 @@ def test_push_needs_a_standalone_redis_last_tier() -> None:
         build_tier("layered", TierConfig(options={"TIERS": tiers, "INVALIDATION": "push"}))
     with pytest.raises(ConfigurationError, match="INVALIDATION must be one of"):
         build_tier("layered", TierConfig(options={"TIERS": tiers, "INVALIDATION": "pubsub"}))
+
+
+def test_warm_opens_the_tracking_connection(redis_url: str) -> None:
+    b = make("b", redis_url, INVALIDATION="push", EPOCH_CHECK_INTERVAL=NEVER)
+    assert b.tracker.connects == 0
+    b.warm()
+    assert b.tracker.connects == 1
+    assert b.get("p:absent") is None
+    assert b.tracker.connects == 1

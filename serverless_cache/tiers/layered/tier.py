@@ -488,9 +488,12 @@ class LayeredTier(Tier):
             tier.close()
 
     def warm(self) -> None:
-        """Warm every tier (connections, clients), and read the epoch once."""
+        """Warm every tier (connections, clients), open the tracking connection (push), and
+        read the epoch once."""
         for tier in self.tiers:
             tier.warm()
+        if self.tracker is not None:
+            self.tracker.sync(self._invalidated)
         self._check_epoch()
 
     def memoize(
