@@ -438,7 +438,8 @@ class Tier(ABC):
     # -- tags (see serverless_cache.tags) --------------------------------------------------
     def invalidate_tags(self, *tags: str) -> bool:
         """Make every entry written with any of ``tags`` a miss, on every instance; False
-        when the store did not take the new versions (nothing is then known invalidated)."""
+        when the store did not take the new versions (a network tier then applies it once the
+        store answers again: auto-recovery deletes the version keys)."""
         source = self.tag_source or self.authority
         return tagging.invalidate(source, tagging.check_tags(tags)) is not None
 
