@@ -37,9 +37,11 @@ test: lint dist-check unit
 
 demo: $(STAMP)
 	$(PY) -m example_project.fleet $(DEMO_ARGS)
+	$(PY) -m example_project.scenarios $(SCENARIO_ARGS)
 
 demo-short: $(STAMP)
 	$(PY) -m example_project.fleet --short $(DEMO_ARGS)
+	$(PY) -m example_project.scenarios --short $(SCENARIO_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -269,7 +269,8 @@ def _compute(
     except Exception as exc:
         if fallback is _NONE or not (replace or settings.fail_safe_max_age > 0):
             raise
-        return _fail_safe(tier, key, fallback, f"the factory raised {type(exc).__name__}: {exc}")
+        # The exception's type only: its message may carry a database URL and its password.
+        return _fail_safe(tier, key, fallback, f"the factory raised {type(exc).__name__}")
     if value is factory.TIMED_OUT:
         tier.stats.factory_timeouts += 1
         return _fail_safe(tier, key, fallback, "the factory is slower than its soft timeout")

@@ -79,7 +79,8 @@ def read_versions(source: Tier, tags: Iterable[str], asker: Tier) -> dict[str, i
         return {}
     asker.stats.tag_fetches += len(keys)
     none: Mapping[str, Any] = {}
-    raws = source._run("get_many", lambda: source._get_many(list(keys)), none)
+    names = list(keys)  # a version whose write may have been dropped reads as a miss
+    raws = source._run("get_many", lambda: source._get_many(names), none, reads=names)
     found: dict[str, int] = {}
     for key, raw in raws.items():
         value = source._decode(key, raw)

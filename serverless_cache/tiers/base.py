@@ -101,9 +101,11 @@ class Tier(ABC):
         *,
         retry: Any = SAME,
         writes: Writes = None,
+        reads: Sequence[str] | None = None,
     ) -> T:
-        """``fn()``; network tiers add fail-open, the breaker, retries, and remember the keys
-        ``writes`` names (or ``ALL_KEYS``) when the call may not have taken effect."""
+        """``fn()``; network tiers add fail-open, the breaker and retries, remember the keys
+        ``writes`` names (or ``ALL_KEYS``) when the call may not have taken effect, and answer
+        ``fallback`` for ``reads`` of such keys until that is undone."""
         return fn()
 
     def _dropped(self, keys: Sequence[str]) -> None:
@@ -178,7 +180,7 @@ class Tier(ABC):
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when it is absent, expired or undecodable."""
         none: Mapping[str, Any] = {}
-        raw = self._run("get", lambda: self._get_many([key]), none).get(key, MISSING)
+        raw = self._run("get", lambda: self._get_many([key]), none, reads=[key]).get(key, MISSING)
         value = MISSING if raw is MISSING else self._decode(key, raw)
         if type(value) is Tagged:
             value = self.untag(key, value)
@@ -194,7 +196,7 @@ class Tier(ABC):
         if not unique:
             return {}
         none: Mapping[str, Any] = {}
-        raws = self._run("get_many", lambda: self._get_many(unique), none)
+        raws = self._run("get_many", lambda: self._get_many(unique), none, reads=unique)
         found: dict[str, Any] = {}
         for key, raw in raws.items():
             value = self._decode(key, raw)
@@ -218,7 +220,7 @@ class Tier(ABC):
         if not unique:
             return {}
         none: Mapping[str, tuple[Any, float | None]] = {}
-        raws = self._run("get_entries", lambda: self._get_entries(unique), none)
+        raws = self._run("get_entries", lambda: self._get_entries(unique), none, reads=unique)
         found: dict[str, tuple[Any, float | None]] = {}
         for key, (raw, expires_at) in raws.items():
             value = self._decode(key, raw)
@@ -240,7 +242,7 @@ class Tier(ABC):
         """Like :meth:`has`, but None when the store could not be asked. It agrees with
         :meth:`get` (a read, as Django's ``has_key``): an entry whose tag was invalidated, or
         that cannot be decoded, exists in the store but is not present."""
-        raws = self._run("has", lambda: self._get_many([key]), None)
+        raws = self._run("has", lambda: self._get_many([key]), None, reads=[key])
         if raws is None or key not in raws:
             return None if raws is None else False
         value = self._decode(key, raws[key])
@@ -251,7 +253,7 @@ class Tier(ABC):
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
         absent: float | None = 0.0
-        return self._run("ttl", lambda: self._ttl(key), absent)
+        return self._run("ttl", lambda: self._ttl(key), absent, reads=[key])
 
     # -- writes ----------------------------------------------------------------------------
     def set(

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from serverless_cache import registry
+from serverless_cache import clock, registry
 from serverless_cache.codec import Codec
-from serverless_cache.errors import CacheUnavailableError
-from serverless_cache.recovery import ALL_KEYS, WriteJournal, Writes
+from serverless_cache.recovery import REPLAY_RETRY_INTERVAL, WriteJournal, Writes
 from serverless_cache.resilience import (
     SAME,
     CircuitBreaker,
@@ -27,6 +26,9 @@ from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 
 T = TypeVar("T")
+#: Writes that, once they land, leave nothing of what a dropped write meant to replace (an
+#: ``add`` that found the key, a ``touch`` or an ``incr`` keep the older value).
+REPLACING = frozenset({"set_many", "delete", "clear"})
 
 
 class NetworkTier(Tier):
@@ -92,44 +94,49 @@ class NetworkTier(Tier):
         *,
         retry: Any = SAME,
         writes: Writes = None,
+        reads: Sequence[str] | None = None,
     ) -> T:
         journal = self.journal
-        if journal.pending and not journal.replaying() and not self._recover(journal, writes):
-            return fallback
-        on_failure = None if writes is None else lambda: self._remember(journal, writes)
-        return self._shared.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
+        if journal.pending and not journal.replaying():
+            if journal.due(clock.monotonic()):
+                self._recover(journal)
+            if reads is not None and journal.suspects(reads):
+                # Keys whose writes may have been dropped are misses until that is undone (the
+                # store is still asked: unreachable, it fails or raises as for any read).
+                found = self._shared.call(operation, fn, fallback, retry=retry)
+                if len(reads) == 1 or journal.overflowed:
+                    return fallback
+                return journal.without_suspects(found)
+        if writes is None:
+            return self._shared.call(operation, fn, fallback, retry=retry)
+        failed = False
+
+        def on_failure() -> None:
+            nonlocal failed
+            failed = True
+            journal.record(writes)
+
+        result = self._shared.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
+        if not failed and journal.pending and operation in REPLACING:
+            journal.landed(writes)
+        return result
 
     def unreachable(self) -> bool:
-        return self._shared.client.breaker.failures > 0 or self.journal.pending
+        breaker: CircuitBreaker = self._shared.client.breaker
+        return breaker.failures > 0
 
     def _dropped(self, keys: Sequence[str]) -> None:
         self.journal.record(keys)
 
-    @staticmethod
-    def _remember(journal: WriteJournal, writes: Writes) -> None:
-        if writes == ALL_KEYS:
-            journal.record_all()
-        elif writes:
-            journal.record(writes)
-
-    def _recover(self, journal: WriteJournal, writes: Writes) -> bool:
-        """Undo the journal's writes before anything else reaches the store: True once done.
-
-        While the store stays unreachable the call is not made, and its own writes join the
-        journal (with FAIL_OPEN off, the error is raised as for any other call).
-        """
-        try:
-            with journal.replay():
-                done = self._shared.call("recover", lambda: self._replay(journal), False)
-        except CacheUnavailableError:
-            self._remember(journal, writes)
-            raise
-        if not done:
-            self._remember(journal, writes)
-        return done
+    def _recover(self, journal: WriteJournal) -> None:
+        """Undo the journal's writes; a failure is handled as any call's (counted, raised with
+        FAIL_OPEN off), and tried again at the next call after REPLAY_RETRY_INTERVAL."""
+        journal.next_attempt = clock.monotonic() + REPLAY_RETRY_INTERVAL
+        with journal.replay():
+            self._shared.call("recover", lambda: self._replay(journal), False)
 
     def _replay(self, journal: WriteJournal) -> bool:
-        keys, overflowed = journal.snapshot()
+        keys, overflowed, generation = journal.snapshot()
         if overflowed:
             if not self._clear():
                 return False
@@ -139,6 +146,6 @@ class NetworkTier(Tier):
             )  # fmt: skip
         elif keys:
             self._delete_many([*keys, *(key + STALE_SUFFIX for key in keys)])
-        journal.forget(keys, overflowed)
+        journal.forget(keys, overflowed, generation)
         self.stats.recovered += len(keys) + overflowed
         return True

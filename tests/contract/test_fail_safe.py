@@ -11,7 +11,7 @@ from serverless_cache import clock, metrics
 from serverless_cache.errors import FactoryTimeoutError
 from serverless_cache.stampede import LEASE_SUFFIX
 from serverless_cache.tiers.base import Tier
-from tests.contract.conftest import Stack
+from tests.contract.conftest import LOST, Stack, make_stack
 from tests.contract.test_get_or_set import Computation
 
 MAX_AGE = 600.0
@@ -188,3 +188,20 @@ def test_jitter_spreads_the_expiry_of_keys_computed_together(stack: Stack) -> No
         assert remaining is not None and 499 <= remaining <= 1000
         left.append(round(remaining))
     assert len(set(left)) > 1
+
+
+@pytest.mark.parametrize("stack_id", [s for s in LOST if s.startswith("layered")])
+def test_an_l1_fallback_is_never_older_than_what_the_instance_read(
+    request: pytest.FixtureRequest, stack_id: str
+) -> None:
+    lost_stack = make_stack(request, stack_id, "lost")
+    assert lost_stack.proxy is not None
+    here = lost_stack.make(FAIL_SAFE_MAX_AGE=MAX_AGE, BREAKER_THRESHOLD=1000)
+    elsewhere = lost_stack.make(name=lost_stack.name + "-b", FAIL_SAFE_MAX_AGE=MAX_AGE)
+    assert here.get_or_set("k", lambda: "first", 100) == "first"
+    assert elsewhere.set("k", "second", 100)
+    clock.advance(11)  # here's L1 copy lapses
+    assert here.get("k") == "second"  # promoted: its L1 fallback copy is renewed too
+    lost_stack.proxy.down()
+    clock.advance(11)
+    assert here.get_or_set("k", Failing(), 100) == "second"

@@ -17,6 +17,13 @@ from tests.contract.conftest import Stack
 COOLDOWN = 1.0
 
 
+def back(stack: Stack) -> None:
+    """The store answers again, and a cooldown has passed since the last replay attempt."""
+    assert stack.proxy is not None
+    stack.proxy.forward()
+    clock.advance(COOLDOWN)
+
+
 def recovered(tier: Tier) -> int:
     inner: list[Tier] = getattr(tier, "tiers", [])
     return tier.stats.recovered + sum(part.stats.recovered for part in inner)
@@ -45,7 +52,7 @@ def test_a_write_dropped_while_down_leaves_no_older_value_once_back(
     assert tier.set("k", "old", None)
     lost_stack.proxy.down()
     WRITES[write](tier)
-    lost_stack.proxy.forward()
+    back(lost_stack)
     assert tier.get("k", "miss") == "miss"
     assert not lost_stack.raw.exists("k")
     assert recovered(tier) >= 1
@@ -57,7 +64,7 @@ def test_an_incr_of_unknown_outcome_is_undone_once_back(lost_stack: Stack) -> No
     assert tier.set("k", 10, None)
     lost_stack.proxy.down()
     _incr(tier)
-    lost_stack.proxy.forward()
+    back(lost_stack)
     assert tier.get("k", "miss") == "miss"
     assert not lost_stack.raw.exists("k")
 
@@ -96,7 +103,7 @@ def test_while_the_store_stays_down_the_journal_keeps_its_keys(lost_stack: Stack
     tier.set("k", "new", None)
     assert tier.get("k", "miss") == "miss"  # the replay failed: nothing was read
     tier.set("later", "new", None)
-    lost_stack.proxy.forward()
+    back(lost_stack)
     assert tier.get_many(["k", "later"]) == {}
     assert not lost_stack.raw.exists("k") and not lost_stack.raw.exists("later")
 
@@ -110,7 +117,7 @@ def test_an_overflowing_journal_clears_the_namespace_and_only_it(lost_stack: Sta
     assert neighbour.set("theirs:a", "kept", None)
     lost_stack.proxy.down()
     assert sorted(tier.set_many(dict.fromkeys(mine, 2), None)) == mine
-    lost_stack.proxy.forward()
+    back(lost_stack)
     assert tier.get_many([*mine, "mine:untouched"]) == {}
     assert neighbour.get("theirs:a") == "kept"
 
@@ -121,5 +128,33 @@ def test_a_clear_that_failed_is_done_once_back(lost_stack: Stack) -> None:
     assert tier.set("mine:k", "old", None)
     lost_stack.proxy.down()
     assert not tier.clear()
-    lost_stack.proxy.forward()
+    back(lost_stack)
     assert tier.get("mine:k", "miss") == "miss"
+
+
+def _dropped_then_back_before_a_replay(stack: Stack, tier: Tier) -> None:
+    """``k`` was "old"; a write of it was dropped, and a replay failed just before the store
+    came back (the next one is not due yet)."""
+    assert stack.proxy is not None
+    assert tier.set("k", "old", None)
+    stack.proxy.down()
+    assert not tier.set("k", "dropped", None)
+    assert tier.get("other", "miss") == "miss"  # tries the replay, which fails
+    shared: Any = getattr(tier, "last", tier)
+    shared.journal.next_attempt = clock.monotonic() + 3600  # on a busy machine, too
+    stack.proxy.forward()
+
+
+def test_a_later_write_that_lands_replaces_the_dropped_one(lost_stack: Stack) -> None:
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    _dropped_then_back_before_a_replay(lost_stack, tier)
+    assert tier.get("k", "miss") == "miss"
+    assert tier.set("k", "landed", None)
+    assert tier.get("k") == "landed"
+
+
+def test_an_add_that_finds_the_older_value_leaves_the_key_a_miss(lost_stack: Stack) -> None:
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    _dropped_then_back_before_a_replay(lost_stack, tier)
+    assert not tier.add("k", "added", None)  # "old" is still in the store
+    assert tier.get("k", "miss") == "miss"

@@ -240,7 +240,7 @@ class RedisTier(NetworkTier):
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
-        payload = self._run("get", lambda: self.client.reader().get(key), None)
+        payload = self._run("get", lambda: self.client.reader().get(key), None, reads=[key])
         value = MISSING if payload is None else self._decode(key, payload)
         if type(value) is Tagged:
             value = self.untag(key, value)
