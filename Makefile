@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_DIR := tests/.node
 
-.PHONY: venv test lint dist-check unit demo demo-short bench clean build-DjangoFunction build-FlaskFunction
+.PHONY: venv test lint dist-check unit demo demo-short demo-html bench clean build-DjangoFunction build-FlaskFunction
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: lint dist-check unit
 demo: $(STAMP)
 	$(PY) -m example_project.fleet $(DEMO_ARGS)
 	$(PY) -m example_project.scenarios $(SCENARIO_ARGS)
+
+# The same run, and build/demo-report.html with its charts.
+demo-html: $(STAMP)
+	mkdir -p build
+	$(PY) -m example_project.fleet --html build/demo-report.html $(DEMO_ARGS)
 
 demo-short: $(STAMP)
 	$(PY) -m example_project.fleet --short $(DEMO_ARGS)

@@ -104,3 +104,41 @@ def flask_config(config: dict[str, Any]) -> dict[str, Any]:
         "CACHE_KEY_PREFIX": os.environ.get("EXAMPLE_CACHE_PREFIX", "example") + ":flask:",
         "CACHE_OPTIONS": {"name": name, **layered_options(names, options)},
     }
+
+
+# -- the demo's stacks, from the same environment -------------------------------------------
+def _port(url: str, default: int) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or default
+
+
+def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], dict[int, str]]:
+    """The tier stacks to run and which ports belong to which tier."""
+    stacks = [["memory"]]
+    ports: dict[int, str] = {}
+    shared: list[str] = []
+    for tier, variable, default_port in (
+        ("redis", "REDIS_URL", 6379),
+        ("memcached", "MEMCACHED_URL", 11211),
+        ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
+    ):
+        if environ.get(variable):
+            shared.append(tier)
+            ports[_port(environ[variable], default_port)] = tier
+    for tier in shared:
+        stacks.append(["memory", tier])
+    if len(shared) > 1:
+        stacks.append(["memory", *shared])
+    return stacks, ports
+
+
+def create_demo_table(environ: dict[str, str]) -> None:
+    """Create the DynamoDB table once before the run, as a deployment would (never per request)."""
+    from serverless_cache.aws.dynamodb_table import create_table
+
+    create_table(
+        environ.get("DYNAMODB_TABLE", DEFAULT_TABLE),
+        region_name=environ.get("AWS_REGION", "us-east-1"),
+        endpoint_url=environ["DYNAMODB_ENDPOINT_URL"],
+    )

@@ -17,34 +17,51 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import importlib
 import itertools
-import multiprocessing as mp
 import os
 import queue
 import random
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from example_project import cache_config, events
-from example_project.fleet_report import TIER_LABELS, Outcome, Totals, report
+from example_project import (
+    adapter_stack,
+    cache_config,
+    costs,
+    events,
+    html_report,
+    servers,
+    snapstart,
+    zappa_package,
+)
+from example_project.execution import Environment
+from example_project.fleet_report import TIER_LABELS, Outcome, Progress, Totals, report
 
-HANDLERS = {
+FUNCTIONS = {
     "django": "example_project.django_app.handler",
     "flask": "example_project.flask_app.handler",
 }
+#: The same apps deployed with Zappa: zappa.handler.lambda_handler, wrapped.
+ZAPPA_FUNCTIONS = {
+    "zappa-django": "example_project.django_app.zappa_handler",
+    "zappa-flask": "example_project.flask_app.zappa_handler",
+}
+HANDLERS = {**FUNCTIONS, **ZAPPA_FUNCTIONS}
 EVENT_SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
     "apigw-v1": events.apigw_v1,
     "apigw-v2": events.apigw_v2,
     "alb": events.alb,
     "function-url": events.function_url,
 }
-#: The warm-ups these functions receive. Zappa's keep-warm goes only to functions deployed with
-#: Zappa (example_project/flask_app/zappa_handler.py); these are Mangum and apig-wsgi functions.
+#: The warm-ups the Mangum and apig-wsgi functions receive; Zappa's keep-warm goes only to the
+#: functions deployed with Zappa (they receive every one of events.WARMUP_EVENTS).
 WARMUP_EVENTS = {
     name: event for name, event in events.WARMUP_EVENTS.items() if name != "zappa-keep-warm"
 }
@@ -61,10 +78,18 @@ class Plan:
     warmup_share: float = 0.03
     page_share: float = 0.3
     seed: int = 7
+    #: Freezes per environment longer than the demo servers' idle timeout: connections die.
+    long_freezes: int = 2
+    freeze_s: float = 2.5
+    #: The demo's redis-server ``timeout`` and memcached ``idle_timeout`` (whole seconds; both
+    #: servers close an idle connection between one and two timeouts after its last use).
+    idle_timeout_s: int = 1
+    #: Environments restored from one SnapStart snapshot, per function.
+    restores: int = 3
 
 
 FULL = Plan(environments=4, requests=2_000, products=500)
-SHORT = Plan(environments=2, requests=300, products=100)
+SHORT = Plan(environments=2, requests=300, products=100, long_freezes=1)
 
 
 # -- traffic -------------------------------------------------------------------------------
@@ -83,9 +108,10 @@ class Job:
     event: dict[str, Any]
     warmup: bool = False
     plugin_context: bool = False
+    idle_s: float = 0.0  # how long the environment stays frozen before this invocation
 
 
-def traffic(plan: Plan) -> list[list[Job]]:
+def traffic(plan: Plan, warmups: dict[str, dict[str, Any]] = WARMUP_EVENTS) -> list[list[Job]]:
     """The invocations of each environment, in order: Zipf keys, mixed shapes, warm-up pings.
 
     Lambda scales out under load: environment ``n`` gets its first request only after the
@@ -99,33 +125,26 @@ def traffic(plan: Plan) -> list[list[Job]]:
         active = min(plan.environments, 1 + number * plan.environments // ramp)
         target = jobs[rng.randrange(active)]
         if rng.random() < plan.warmup_share:
-            name = rng.choice(sorted(WARMUP_EVENTS))
+            name = rng.choice(sorted(warmups))
             via_context = name == "serverless-plugin-warmup" and rng.random() < 0.5
-            event = {} if via_context else WARMUP_EVENTS[name]
+            event = {} if via_context else warmups[name]
             target.append(Job(name, event, warmup=True, plugin_context=via_context))
             continue
         page = "pages" if rng.random() < plan.page_share else "products"
         shape = rng.choice(sorted(EVENT_SHAPES))
         target.append(Job(shape, EVENT_SHAPES[shape](f"/{page}/{product()}")))
+    for environment in jobs:  # the long freezes, spread over each environment's invocations
+        for number in range(1, plan.long_freezes + 1):
+            index = len(environment) * number // (plan.long_freezes + 1)
+            if index > 0:
+                environment[index].idle_s = plan.freeze_s
     return jobs
 
 
-# -- one execution environment (a worker process) -------------------------------------------
-class _ConnectionCounter:
-    """Counts sockets this process connects, per tier, through the ``socket.connect`` audit
-    event: the real number, whatever client library opened them."""
-
-    def __init__(self, ports: dict[int, str]) -> None:
-        self.ports = ports
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, name: str, args: tuple[Any, ...]) -> None:
-        if name != "socket.connect":
-            return
-        address = args[1]
-        port = address[1] if isinstance(address, tuple) and len(address) >= 2 else None
-        tier = self.ports.get(port, "other") if isinstance(port, int) else "other"
-        self.counts[tier] = self.counts.get(tier, 0) + 1
+# -- one execution environment (an awslambdaric process) -----------------------------------
+def plugin_client_context() -> dict[str, Any]:
+    """The client context serverless-plugin-warmup invokes with (its marker in ``custom``)."""
+    return {"custom": {"source": "serverless-plugin-warmup"}}
 
 
 def run_environment(
@@ -134,78 +153,48 @@ def run_environment(
     environ: dict[str, str],
     ports: dict[int, str],
     jobs: list[Job],
-    results: Any,
+    long_freezes: bool,
+    results: queue.Queue[Outcome | BaseException | None],
 ) -> None:
-    """Body of a worker process: import the handler on the first event, then serve ``jobs``."""
-    os.environ.update(environ)
-    counter = _ConnectionCounter(ports)
-    sys.addaudithook(counter)
-    from example_project import database
-    from serverless_cache import metrics
-
-    handler: Callable[[Any, Any], Any] | None = None
-    for job in jobs:
-        init_ms = 0.0
-        before_db, before_connections = database.calls, dict(counter.counts)
-        if handler is None:  # the init phase: its connections count with the first invocation
-            started = time.perf_counter()
-            handler = importlib.import_module(HANDLERS[function]).lambda_handler
-            init_ms = (time.perf_counter() - started) * 1000
-        context = (
-            events.plugin_warmup_context() if job.plugin_context else events.LambdaContext(function)
-        )
-        started = time.perf_counter()
-        response = handler(job.event, context)
-        latency_ms = (time.perf_counter() - started) * 1000
-        report = metrics.last_report() or {}
-        status = 200 if job.warmup else int(response.get("statusCode", 0))
-        connections = {
-            tier: count - before_connections.get(tier, 0) for tier, count in counter.counts.items()
-        }
-        tiers: dict[str, dict[str, Any]] = {}
-        for per_tier in report.get("caches", {}).values():
-            for tier, entry in per_tier.items():
-                tiers[tier] = entry
-        results.put(
-            Outcome(
-                environment=number,
-                warmup=job.warmup,
-                cold_start=bool(report.get("cold_start")),
-                status=status,
-                latency_ms=latency_ms,
-                init_ms=init_ms,
-                db_queries=database.calls - before_db,
-                connections=connections,
-                tiers=tiers,
+    """Serve ``jobs`` in one environment, frozen between invocations (thread body)."""
+    try:
+        environment = Environment(function, HANDLERS[function], environ, ports)
+    except BaseException as exc:
+        results.put(exc)
+        return
+    try:
+        for index, job in enumerate(jobs):
+            frozen_s = job.idle_s if long_freezes else 0.0
+            if index:
+                environment.freeze(frozen_s)
+            context = plugin_client_context() if job.plugin_context else None
+            body = environment.invoke(job.event, context)
+            measured, response = body["measured"], body["response"]
+            status = 200 if job.warmup else int(response.get("statusCode", 0))
+            results.put(
+                Outcome(
+                    environment=number,
+                    warmup=job.warmup,
+                    cold_start=measured["cold_start"],
+                    status=status,
+                    latency_ms=measured["latency_ms"],
+                    init_ms=measured["init_ms"],
+                    db_queries=measured["db_queries"],
+                    connections=measured["connections"],
+                    tiers=measured["tiers"],
+                    thawed=index > 0,
+                    frozen_s=frozen_s if index else 0.0,
+                    dead=measured["dead"],
+                )
             )
-        )
-    results.put(None)
+    except BaseException as exc:
+        results.put(exc)
+    finally:
+        environment.close()
+        results.put(None)
 
 
 # -- the run -------------------------------------------------------------------------------
-class Progress:
-    """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
-
-    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._next_quarter = 0
-
-    def advance(self, label: str) -> None:
-        self.done += 1
-        fraction = self.done / self.total
-        if self.tty:
-            filled = int(fraction * 30)
-            bar = "#" * filled + "." * (30 - filled)
-            self.stream.write(f"\r[{bar}] {self.done:>5}/{self.total} {label:<28}")
-            if self.done == self.total:
-                self.stream.write("\n")
-        elif fraction * 4 >= self._next_quarter + 1 or self.done == self.total:
-            self._next_quarter = int(fraction * 4)
-            self.stream.write(f"[{fraction:>4.0%}] {self.done}/{self.total} {label}\n")
-        self.stream.flush()
-
-
 def run_fleet(
     function: str,
     stack: list[str],
@@ -214,87 +203,47 @@ def run_fleet(
     ports: dict[int, str],
     progress: Progress,
 ) -> Totals:
-    """Start one process per environment, feed each its invocations, collect the outcomes."""
-    context = mp.get_context("spawn")
-    results = context.Queue()
+    """Start the environments, feed each its invocations, collect the outcomes."""
+    results: queue.Queue[Outcome | BaseException | None] = queue.Queue()
     worker_environ = {
         **environ,
         "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
         "EXAMPLE_CACHE_TIERS": ",".join(stack),
         "EXAMPLE_CACHE_PREFIX": f"fleet-{uuid.uuid4().hex[:8]}",
     }
-    plans = traffic(plan)
+    long_freezes = stack != ["memory"]  # only a shared tier has connections to lose
     workers = [
-        context.Process(
+        threading.Thread(
             target=run_environment,
-            args=(function, number, worker_environ, ports, jobs, results),
+            args=(function, number, worker_environ, ports, jobs, long_freezes, results),
             daemon=True,
         )
-        for number, jobs in enumerate(plans)
+        for number, jobs in enumerate(
+            traffic(plan, events.WARMUP_EVENTS if function in ZAPPA_FUNCTIONS else WARMUP_EVENTS)
+        )
     ]
     for worker in workers:
         worker.start()
     totals = Totals(function, stack)
     running = len(workers)
     label = f"{function} / {'+'.join(stack)}"
+    failure: BaseException | None = None
     while running:
-        try:
-            outcome = results.get(timeout=1)
-        except queue.Empty:
-            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-            if dead:
-                raise RuntimeError(f"{label}: an environment exited with {dead[0]}") from None
-            continue
+        outcome = results.get()
         if outcome is None:
             running -= 1
-            continue
-        if outcome.status != 200:
-            raise RuntimeError(f"{label}: a request failed with status {outcome.status}")
-        totals.outcomes.append(outcome)
-        progress.advance(label)
+        elif isinstance(outcome, BaseException):
+            failure = failure or outcome
+        elif outcome.status != 200:
+            failure = failure or RuntimeError(f"a request failed with status {outcome.status}")
+        else:
+            totals.outcomes.append(outcome)
+            progress.advance(label)
     for worker in workers:
         worker.join(timeout=30)
-        if worker.exitcode != 0:
-            raise RuntimeError(f"{label}: environment exited with {worker.exitcode}")
+    if failure is not None:
+        raise RuntimeError(f"{label}: {failure}") from failure
     return totals
-
-
-# -- configuration from the environment -----------------------------------------------------
-def _port(url: str, default: int) -> int:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).port or default
-
-
-def stacks_from_environment(environ: dict[str, str]) -> tuple[list[list[str]], dict[int, str]]:
-    """The tier stacks to run and which ports belong to which tier."""
-    stacks = [["memory"]]
-    ports: dict[int, str] = {}
-    shared: list[str] = []
-    for tier, variable, default_port in (
-        ("redis", "REDIS_URL", 6379),
-        ("memcached", "MEMCACHED_URL", 11211),
-        ("dynamodb", "DYNAMODB_ENDPOINT_URL", 443),
-    ):
-        if environ.get(variable):
-            shared.append(tier)
-            ports[_port(environ[variable], default_port)] = tier
-    for tier in shared:
-        stacks.append(["memory", tier])
-    if len(shared) > 1:
-        stacks.append(["memory", *shared])
-    return stacks, ports
-
-
-def create_demo_table(environ: dict[str, str]) -> None:
-    """Create the DynamoDB table once before the run, as a deployment would (never per request)."""
-    from serverless_cache.aws.dynamodb_table import create_table
-
-    create_table(
-        environ.get("DYNAMODB_TABLE", cache_config.DEFAULT_TABLE),
-        region_name=environ.get("AWS_REGION", "us-east-1"),
-        endpoint_url=environ["DYNAMODB_ENDPOINT_URL"],
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,37 +252,119 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--environments", type=int, help="execution environments per function")
     parser.add_argument("--requests", type=int, help="requests per function and tier stack")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-servers",
+        action="store_true",
+        help="start no redis-server or memcached of the demo's own (the in-process tier alone"
+        " unless REDIS_URL, MEMCACHED_URL or DYNAMODB_ENDPOINT_URL is set)",
+    )
+    parser.add_argument(
+        "--prices", type=Path, help="a price file like example_project/data/prices.json"
+    )
+    parser.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one price of the cost table (e.g. lambda_gb_second=0.0000133334)",
+    )
+    parser.add_argument("--html", type=Path, help="also write an HTML report with charts here")
     args = parser.parse_args(argv)
+    try:
+        prices = costs.load_prices(args.prices, args.price)
+    except (costs.PriceError, OSError, ValueError) as exc:
+        parser.error(str(exc))
     plan = SHORT if args.short else FULL
-    plan = Plan(
+    plan = replace(
+        plan,
         environments=args.environments or plan.environments,
         requests=args.requests or plan.requests,
-        products=plan.products,
         seed=args.seed,
     )
     environ = dict(os.environ)
     environ.setdefault("EXAMPLE_DB_DELAY", "0.02")
-    stacks, ports = stacks_from_environment(environ)
+    with ExitStack() as stack:
+        started = (
+            [] if args.no_servers else servers.start_missing(environ, plan.idle_timeout_s, stack)
+        )
+        return run(plan, environ, started, prices, args.html)
+
+
+def run(
+    plan: Plan,
+    environ: dict[str, str],
+    started: list[str],
+    prices: dict[str, Any],
+    html: Path | None = None,
+) -> int:
+    """The whole demo, once its servers run."""
+    stacks, ports = cache_config.stacks_from_environment(environ)
     tiers_used = sorted({tier for stack in stacks for tier in stack}, key=list(TIER_LABELS).index)
     print(
-        f"serverless-cache fleet: {len(HANDLERS)} functions x {plan.environments} execution "
+        f"serverless-cache fleet: {len(FUNCTIONS)} functions x {plan.environments} execution "
         f"environments, {plan.requests} requests per function and tier stack, Zipf(s={plan.zipf_s})"
         f" over {plan.products} products, {float(environ['EXAMPLE_DB_DELAY']) * 1000:.0f} ms "
         f"database, {plan.warmup_share:.0%} warm-up pings."
     )
+    print(
+        "Each environment is the real runtime client (awslambdaric) polling a Runtime API on"
+        " loopback, frozen (SIGSTOP) between invocations;"
+        f" {plan.long_freezes} freeze(s) per environment last {plan.freeze_s:g} s in the stacks"
+        " with a shared tier."
+    )
+    if started:
+        print(
+            f"Started {' and '.join(started)} for the demo, closing connections idle for"
+            f" {plan.idle_timeout_s} s (so while an environment is frozen)."
+        )
     print(f"Tier stacks: {'; '.join(' -> '.join(TIER_LABELS[t] for t in s) for s in stacks)}.")
     if len(stacks) == 1:
-        print("Set REDIS_URL, MEMCACHED_URL and/or DYNAMODB_ENDPOINT_URL to add the shared tiers.")
+        print(
+            "Install redis-server and memcached, or set REDIS_URL, MEMCACHED_URL and/or"
+            " DYNAMODB_ENDPOINT_URL, to add the shared tiers."
+        )
     if "dynamodb" in tiers_used:
-        create_demo_table(environ)
+        cache_config.create_demo_table(environ)
     sys.stdout.flush()
-    progress = Progress(plan.requests * len(HANDLERS) * len(stacks))
-    all_totals = [
-        run_fleet(function, stack, plan, environ, ports, progress)
-        for stack in stacks
-        for function in HANDLERS
-    ]
-    print(report(all_totals, tiers_used))
+    zappa_plan = replace(plan, requests=plan.requests // 4)  # the side stacks: smaller runs
+    progress = Progress((plan.requests * len(stacks) + zappa_plan.requests) * len(FUNCTIONS))
+    all_totals = []
+    with ThreadPoolExecutor(len(FUNCTIONS)) as pool:  # the functions' fleets side by side
+        for stack in stacks:
+            runs = [
+                pool.submit(run_fleet, function, stack, plan, environ, ports, progress)
+                for function in FUNCTIONS
+            ]
+            all_totals += [run.result() for run in runs]
+    adapter_tiers = ["memory", "redis"] if "redis" in tiers_used else ["memory"]
+    with ThreadPoolExecutor(2 + len(FUNCTIONS)) as pool:  # the side stacks, side by side
+        sections = [
+            pool.submit(zappa_package.demonstrate, zappa_plan, stacks[-1], environ, ports, progress)
+        ]
+        for function in FUNCTIONS:
+            snap_environ = {
+                **environ,
+                "DJANGO_SETTINGS_MODULE": "example_project.django_app.settings",
+                "EXAMPLE_CACHE_TIERS": ",".join(stacks[-1]),
+                "EXAMPLE_CACHE_PREFIX": f"snap-{uuid.uuid4().hex[:8]}",
+            }
+            restores = (function, HANDLERS[function], snap_environ, ports, plan.restores)
+            sections.append(pool.submit(snapstart.demonstrate, *restores))
+        adapter_jobs = traffic(zappa_plan)
+        sections.append(
+            pool.submit(
+                adapter_stack.demonstrate, adapter_jobs, environ, adapter_tiers, plan.freeze_s
+            )
+        )
+        print(report(all_totals, tiers_used))
+        print()
+        print(costs.cost_table(all_totals, prices))
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(html_report.render(all_totals, prices))
+            print(f"\nWrote the HTML report to {html}.")
+        for section in sections:
+            print(section.result())
     return 0
 
 

@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 import statistics
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per quarter when stderr is not a terminal)."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._next_quarter = 0
+        self._lock = threading.Lock()  # the functions' fleets run side by side
+
+    def advance(self, label: str) -> None:
+        with self._lock:
+            self._advance(label)
+
+    def _advance(self, label: str) -> None:
+        self.done += 1
+        fraction = self.done / self.total
+        if self.tty:
+            filled = int(fraction * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r[{bar}] {self.done:>5}/{self.total} {label:<28}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif fraction * 4 >= self._next_quarter + 1 or self.done == self.total:
+            self._next_quarter = int(fraction * 4)
+            self.stream.write(f"[{fraction:>4.0%}] {self.done}/{self.total} {label}\n")
+        self.stream.flush()
+
 
 TIER_LABELS = {
     "memory": "execution context",
@@ -28,6 +59,9 @@ class Outcome:
     db_queries: int
     connections: dict[str, int]
     tiers: dict[str, dict[str, Any]]
+    thawed: bool = False  # the environment was frozen before this invocation
+    frozen_s: float = 0.0
+    dead: dict[str, int] = field(default_factory=dict)  # sockets found closed at the thaw
 
 
 @dataclass
@@ -114,6 +148,49 @@ def tier_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
     return rows
 
 
+def thaw_rows(all_totals: Sequence[Totals]) -> list[list[str]]:
+    """Per stack: what freezing did to the connections, and what the first request paid."""
+    rows = []
+    for totals in all_totals:
+        thawed = [o for o in totals.outcomes if o.thawed]
+        long = [o for o in thawed if o.frozen_s > 0]
+        cached = [o.latency_ms for o in long if o.db_queries == 0 and not o.warmup]
+        latencies = [o.latency_ms for o in totals.requests]
+        rows.append(
+            [
+                totals.function,
+                "+".join(totals.stack),
+                str(len(thawed)),
+                str(len(long)),
+                str(sum(sum(o.dead.values()) for o in long)),
+                str(sum(sum(o.connections.values()) for o in long)),
+                str(sum(e["errors"] for o in long for e in o.tiers.values())),
+                f"{max(cached):.2f}" if cached else "-",
+                f"{_percentile(latencies, 0.5):.2f}",
+                f"{_percentile(latencies, 0.99):.2f}",
+            ]
+        )
+    return rows
+
+
+def thaw_table(all_totals: Sequence[Totals]) -> str:
+    return _table(
+        [
+            "function",
+            "tiers",
+            "thaws",
+            "long freezes",
+            "dead found",
+            "reconnected",
+            "errors",
+            "slowest first ms",
+            "p50 ms",
+            "p99 ms",
+        ],
+        thaw_rows(all_totals),
+    )
+
+
 def report(all_totals: Sequence[Totals], tiers_used: list[str]) -> str:
     """The two tables and their legends."""
     cold = sum(o.init_ms for t in all_totals for o in t.outcomes if o.init_ms)
@@ -167,6 +244,16 @@ def report(all_totals: Sequence[Totals], tiers_used: list[str]) -> str:
             "in-process tier, which is not timed).",
             "",
             per_tier,
+            "",
+            "Freeze and thaw. thaws: invocations that found the environment frozen since the one",
+            "before (SIGSTOP while the runtime client waited for it); long freezes: those past",
+            "the servers' idle timeout; dead found: sockets the server had closed meanwhile,",
+            "seen at the thaw; reconnected: sockets the first request after a long freeze",
+            "opened; errors: cache errors in those requests; slowest first ms: the slowest of",
+            "them served from the cache (no database query), to compare with p50 and p99 of",
+            "all requests. A request that failed would have stopped the demo.",
+            "",
+            thaw_table(all_totals),
             "",
             f"Tiers used: {', '.join(TIER_LABELS.get(t, t) for t in tiers_used)}."
             f" Cold starts took {cold / max(starts, 1):.0f} ms on average to import a handler"

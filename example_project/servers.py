@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 
@@ -110,6 +110,22 @@ def memcached_server(extra_args: Sequence[str] = ()) -> Iterator[Memcached]:
         command += ["-u", "root"]
     with _running(command, port, "memcached") as process:
         yield Memcached(port, process.pid)
+
+
+def start_missing(environ: dict[str, str], idle_timeout_s: int, stack: ExitStack) -> list[str]:
+    """The demo's own redis-server and memcached (closing connections idle for
+    ``idle_timeout_s``) for each of REDIS_URL and MEMCACHED_URL not in ``environ``, when the
+    binary is on PATH; their URLs are set in ``environ``, their lifetime is ``stack``'s."""
+    started = []
+    idle = str(idle_timeout_s)
+    if not environ.get("REDIS_URL") and available("redis-server"):
+        environ["REDIS_URL"] = stack.enter_context(redis_server(["--timeout", idle])).url
+        started.append("redis-server")
+    if not environ.get("MEMCACHED_URL") and available("memcached"):
+        memcached = memcached_server(["-o", f"idle_timeout={idle}"])
+        environ["MEMCACHED_URL"] = stack.enter_context(memcached).url
+        started.append("memcached")
+    return started
 
 
 class RequestCounter:

@@ -23,6 +23,7 @@ _lock = threading.Lock()
 _entries: dict[tuple[str, Hashable], Any] = {}
 #: Bumped whenever entries are dropped: a view holding an entry compares it to know it is stale.
 generation = 0
+_restore_hook_registered = False
 
 
 def get_or_create(kind: str, key: Hashable, factory: Callable[[], T]) -> T:
@@ -30,11 +31,22 @@ def get_or_create(kind: str, key: Hashable, factory: Callable[[], T]) -> T:
     entry = _entries.get((kind, key))
     if entry is not None:
         return entry  # type: ignore[no-any-return]
+    if not _restore_hook_registered:
+        _register_restore_hook()
     with _lock:
         entry = _entries.get((kind, key))
         if entry is None:
             entry = _entries[(kind, key)] = factory()
         return entry
+
+
+def _register_restore_hook() -> None:
+    """When the first backend is built: SnapStart's after-restore hook, ahead of the app's."""
+    global _restore_hook_registered
+    _restore_hook_registered = True
+    from serverless_cache.aws.snapstart import register_hooks
+
+    register_hooks()
 
 
 def entries(kind: str | None = None) -> list[Any]:

@@ -27,3 +27,13 @@ def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     """A rendered product page; the whole response is cached."""
     data = database.fetch_product(product_id)
     return HttpResponse(f"<h1>{data['name']}</h1><p>{data['price_cents'] / 100:.2f}</p>")
+
+
+@edge_cache(private=True, max_age=30)
+def account(request: HttpRequest, account_id: int) -> JsonResponse:
+    """A per-user response with cookies: the browser may keep it, no shared cache may (the
+    Zappa tests check its cookies and headers through Zappa's handler)."""
+    response = JsonResponse({"account": account_id})
+    response.set_cookie("session", f"s{account_id}", httponly=True, secure=True)
+    response.set_cookie("theme", "dark")
+    return response

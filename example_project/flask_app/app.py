@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, make_response
 from flask.typing import ResponseReturnValue
 from flask_caching import Cache
 
@@ -40,3 +40,14 @@ def product(product_id: int) -> ResponseReturnValue:
 def product_page(product_id: int) -> ResponseReturnValue:
     data = database.fetch_product(product_id)
     return f"<h1>{data['name']}</h1><p>{data['price_cents'] / 100:.2f}</p>"
+
+
+@app.get("/account/<int:account_id>")
+@edge_cache(private=True, max_age=30)
+def account(account_id: int) -> ResponseReturnValue:
+    """A per-user response with cookies: the browser may keep it, no shared cache may (the
+    Zappa tests check its cookies and headers through Zappa's handler)."""
+    response = make_response(jsonify({"account": account_id}))
+    response.set_cookie("session", f"s{account_id}", httponly=True, secure=True)
+    response.set_cookie("theme", "dark")
+    return response

@@ -5,12 +5,12 @@ boto3 is imported only by the functions that call AWS.
 """
 
 from serverless_cache.aws.lambda_runtime import (
-    after_restore,
     configured_tiers,
     is_warmup_event,
     serverless_handler,
     warm_tiers,
 )
+from serverless_cache.aws.snapstart import after_restore
 
 __all__ = [
     "after_restore",

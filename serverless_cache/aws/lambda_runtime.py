@@ -12,11 +12,13 @@ handler) returns a handler that
   concurrently. A real request never waits for warming: one that uses no cache pays nothing,
   and a tier built later connects on its first use;
 - counts cold starts versus reuse of the execution context and flushes the cache metrics at
-  the end of each invocation (:func:`serverless_cache.metrics.flush_invocation`).
+  the end of each invocation (:func:`serverless_cache.metrics.flush_invocation`);
+- repairs the cookies of Zappa's responses (:mod:`serverless_cache.aws.zappa`).
 
 Under Lambda SnapStart (``snapshot_restore_py`` importable) an after-restore hook drops pooled
 connections, empties the in-process stores (a snapshot's sockets are dead, and its cached data
-is as old as the snapshot) and warms the tiers again, before the first invocation.
+is as old as the snapshot), reseeds :mod:`random` and warms the tiers again, before the first
+invocation and before the app's own hooks (:mod:`serverless_cache.aws.snapstart`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from serverless_cache import metrics, registry
+from serverless_cache.aws import zappa
+from serverless_cache.aws.snapstart import register_hooks
 from serverless_cache.tiers.base import Tier, live_tiers
 
 logger = logging.getLogger("serverless_cache")
@@ -195,6 +199,7 @@ def serverless_handler(
     markers = tuple(warmup_markers)
     if warm and not _runtime().warmed:
         warm_tiers()
+    tidy = zappa.tidy_cookies if zappa.is_zappa_handler(handler) else _unchanged
 
     def lambda_handler(event: Any, context: Any) -> Any:
         warmup = is_warmup_event(event, context, markers=markers)
@@ -205,12 +210,16 @@ def serverless_handler(
                     _let_zappa_load_the_app(handler, event, context)
                 kinds = sorted({tier.kind for tier in warm_tiers()})
                 return {"warmup": True, "cold_start": not reused, "tiers": kinds}
-            return handler(event, context)
+            return tidy(handler(event, context))
         finally:
             metrics.flush_invocation(warmup=warmup)
 
     functools.update_wrapper(lambda_handler, handler, updated=())
     return lambda_handler
+
+
+def _unchanged(response: Any) -> Any:
+    return response
 
 
 def _let_zappa_load_the_app(handler: Handler, event: Any, context: Any) -> None:
@@ -229,26 +238,5 @@ def _let_zappa_load_the_app(handler: Handler, event: Any, context: Any) -> None:
         )
 
 
-# -- SnapStart -----------------------------------------------------------------------------
-def after_restore() -> None:
-    """Forget what the snapshot froze (pooled connections, L1 contents), then warm again.
-
-    In-process stores are emptied in place rather than replaced, so that backends built before
-    the snapshot and after the restore keep sharing one store. Lambda runs this hook before
-    the restored environment's first invocation, so that request finds the tiers connected.
-    """
-    registry.restore()
-    warm_tiers()
-
-
-def _register_snapstart_hooks() -> bool:
-    """Register :func:`after_restore` with SnapStart's runtime hooks, when they are installed."""
-    try:
-        from snapshot_restore_py import register_after_restore
-    except ImportError:
-        return False
-    register_after_restore(after_restore)
-    return True
-
-
-SNAPSTART_HOOKS_REGISTERED = _register_snapstart_hooks()
+# -- SnapStart (serverless_cache.aws.snapstart) -------------------------------------------
+SNAPSTART_HOOKS_REGISTERED = register_hooks()
