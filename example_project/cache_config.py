@@ -67,10 +67,11 @@ def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
 
 def layered_options(names: list[str], l1_options: dict[str, Any]) -> dict[str, Any]:
     """OPTIONS of the layered cache: L1 capped at ``L1_CAP``, one computation across instances;
-    ``EXAMPLE_CACHE_INVALIDATION=push`` turns on push invalidation (Redis last)."""
+    ``EXAMPLE_CACHE_INVALIDATION=push`` turns on push invalidation in stacks whose last tier is
+    Redis (the others poll the epoch)."""
     l1 = {"TIER": "memory", "CAP": L1_CAP, "OPTIONS": l1_options}
     options: dict[str, Any] = {"TIERS": [l1, *shared_tiers(names)], "LEASE": True}
-    if os.environ.get("EXAMPLE_CACHE_INVALIDATION"):
+    if os.environ.get("EXAMPLE_CACHE_INVALIDATION") and names[-1] == "redis":
         options["INVALIDATION"] = os.environ["EXAMPLE_CACHE_INVALIDATION"]
     return options
 

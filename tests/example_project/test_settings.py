@@ -61,3 +61,6 @@ def test_the_invalidation_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "INVALIDATION" not in cache_config.django_caches(caches)["default"]["OPTIONS"]
     monkeypatch.setenv("EXAMPLE_CACHE_INVALIDATION", "push")
     assert cache_config.django_caches(caches)["default"]["OPTIONS"]["INVALIDATION"] == "push"
+    monkeypatch.setenv("EXAMPLE_CACHE_TIERS", "memory,memcached")
+    monkeypatch.setenv("MEMCACHED_URL", "memcached://cache.internal:11211")
+    assert "INVALIDATION" not in cache_config.django_caches(caches)["default"]["OPTIONS"]
