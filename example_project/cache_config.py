@@ -66,9 +66,14 @@ def shared_tiers(names: list[str]) -> list[dict[str, Any]]:
 
 
 def layered_options(names: list[str], l1_options: dict[str, Any]) -> dict[str, Any]:
-    """OPTIONS of the layered cache: L1 capped at ``L1_CAP``, one computation across instances."""
+    """OPTIONS of the layered cache: L1 capped at ``L1_CAP``, one computation across instances;
+    ``EXAMPLE_CACHE_INVALIDATION=push`` turns on push invalidation in stacks whose last tier is
+    Redis (the others poll the epoch)."""
     l1 = {"TIER": "memory", "CAP": L1_CAP, "OPTIONS": l1_options}
-    return {"TIERS": [l1, *shared_tiers(names)], "LEASE": True}
+    options: dict[str, Any] = {"TIERS": [l1, *shared_tiers(names)], "LEASE": True}
+    if os.environ.get("EXAMPLE_CACHE_INVALIDATION") and names[-1] == "redis":
+        options["INVALIDATION"] = os.environ["EXAMPLE_CACHE_INVALIDATION"]
+    return options
 
 
 def django_caches(caches: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

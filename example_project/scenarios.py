@@ -46,6 +46,9 @@ RESILIENT = {
     "LEASE": True,
 }
 
+#: The layered cache whose L1 hears every write at once (Redis client tracking).
+PUSH = {"INVALIDATION": "push", "LEASE": True}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -93,6 +96,7 @@ def stacks(redis_url: str) -> dict[str, dict[str, Any]]:
         "redis + fail-safe": {**redis, "OPTIONS": {**timeouts, **RESILIENT}},
         "layered": {**layered, "OPTIONS": {"TIERS": layered_tiers, "LEASE": True}},
         "layered + fail-safe": {**layered, "OPTIONS": {"TIERS": layered_tiers, **RESILIENT}},
+        "layered + push": {**layered, "OPTIONS": {"TIERS": layered_tiers, **PUSH}},
     }
 
 
@@ -262,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.flush()
     runs = [run for scenario in SCENARIOS for run in run_scenario(scenario, plan, args.seed)]
-    print(report(runs, caps={"layered": CAP, "layered + fail-safe": CAP}))
+    caps = {"layered": CAP, "layered + fail-safe": CAP, "layered + push": CAP}
+    print(report(runs, caps=caps))
     return 0
 
 

@@ -18,12 +18,15 @@ from typing import Any, Protocol
 
 from serverless_cache.errors import ConfigurationError, DecodeError
 from serverless_cache.options import require_choice, require_int
+from serverless_cache.tags import Tagged
 
 _PICKLE = 0x01
 _JSON = 0x02
 _EXTERNAL = 0x03
 _ZLIB = 0x10
 _SIGNED = 0x20
+#: A tagged value under a serializer that cannot keep a Tagged object: ``[value, versions]``.
+_TAGGED = 0x40
 _MAC_SIZE = 32
 _INT_FIRST_BYTES = frozenset(b"-0123456789")
 
@@ -93,13 +96,15 @@ class Codec:
         """Encode ``value``; a value the serializer cannot handle raises its own error."""
         if type(value) is int:
             return str(value).encode()
+        header = self._kind
+        if type(value) is Tagged and header != _PICKLE:
+            value, header = [value.value, [list(pair) for pair in value.versions]], header | _TAGGED
         if self._kind == _PICKLE:
             body = pickle.dumps(value, self.settings.pickle_protocol)
         elif self.serializer is not None:
             body = self.serializer.dumps(value)
         else:
             body = json.dumps(value, separators=(",", ":")).encode()
-        header = self._kind
         if self._compress_min is not None and len(body) >= self._compress_min:
             compressed = zlib.compress(body, self.settings.compress_level)
             if len(compressed) < len(body):
@@ -137,16 +142,24 @@ class Codec:
             data, first = frame, frame[0]
         elif first == _SIGNED:
             raise DecodeError("payload is signed but no SIGNING_KEY is configured")
-        kind, body = first & ~_ZLIB, data[1:]
+        kind, body = first & ~(_ZLIB | _TAGGED), data[1:]
         try:
             if first & _ZLIB:
                 body = zlib.decompress(body)
             if kind == _PICKLE:
                 return pickle.loads(body)
             if kind == _JSON:
-                return json.loads(body)
+                return _tagged(json.loads(body), first)
             if kind == _EXTERNAL and self.serializer is not None:
-                return self.serializer.loads(body)
+                return _tagged(self.serializer.loads(body), first)
         except Exception as exc:
             raise DecodeError(f"payload could not be decoded ({type(exc).__name__})") from None
         raise DecodeError(f"unknown payload header 0x{first:02x}")
+
+
+def _tagged(value: Any, header: int) -> Any:
+    """A value decoded from a frame with ``header``: rebuilt as a Tagged one when flagged."""
+    if not header & _TAGGED:
+        return value
+    inner, versions = value
+    return Tagged(inner, tuple((str(tag), int(version)) for tag, version in versions))

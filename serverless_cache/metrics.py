@@ -33,6 +33,9 @@ COUNTERS = (
     "fail_safe",
     "eager_refreshes",
     "factory_timeouts",
+    "invalidations",
+    "dropped",
+    "tag_fetches",
 )
 #: The most metric definitions one EMF directive may hold.
 EMF_METRICS_PER_DIRECTIVE = 100
@@ -64,6 +67,12 @@ class TierStats:
     eager_refreshes: int = 0
     #: Factories that outlived FACTORY_SOFT_TIMEOUT or FACTORY_HARD_TIMEOUT.
     factory_timeouts: int = 0
+    #: Keys named by invalidation messages (push invalidation), and the in-process copies
+    #: they (or a lost connection) removed.
+    invalidations: int = 0
+    dropped: int = 0
+    #: Tag versions read from the store (see serverless_cache.tags).
+    tag_fetches: int = 0
     latency_ms: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def observe(self, seconds: float) -> None:

@@ -27,7 +27,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -349,9 +349,14 @@ def _refresh_under_lease(
 
 
 def memoize(
-    tier: Tier, ttl: float | None, *, make_key: Callable[[str], str] = str
+    tier: Tier,
+    ttl: float | None,
+    *,
+    make_key: Callable[[str], str] = str,
+    tags: Sequence[str] | None = None,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Decorator caching a plain function's results through :func:`get_or_set`.
+    """Decorator caching a plain function's results through :func:`get_or_set` (the tier's,
+    with ``tags``: see :mod:`serverless_cache.tags`).
 
     The key is the function's qualified name and a digest of ``repr`` of its arguments,
     so arguments must have a stable repr (numbers, strings, tuples...).
@@ -365,7 +370,7 @@ def memoize(
             arguments = repr((args, sorted(kwargs.items()))).encode()
             digest = hashlib.blake2b(arguments, digest_size=16).hexdigest()
             key = make_key(f"memoize:{name}:{digest}")
-            result: R = get_or_set(tier, key, lambda: function(*args, **kwargs), ttl)
+            result: R = tier.get_or_set(key, lambda: function(*args, **kwargs), ttl, tags=tags)
             return result
 
         return wrapper

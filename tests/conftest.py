@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.moto_server",
     "tests.fixtures.fault_proxy",
     "tests.fixtures.memcached_servers",
+    "tests.fixtures.instances",
 ]
 
 

@@ -55,6 +55,9 @@ def test_reports_are_per_invocation_deltas() -> None:
         "fail_safe": 0,
         "eager_refreshes": 0,
         "factory_timeouts": 0,
+        "invalidations": 0,
+        "dropped": 0,
+        "tag_fetches": 0,
         "latency_ms": [],
     }
     assert metrics.invocation_metrics()["caches"]["shop"]["memory"]["misses"] == 0

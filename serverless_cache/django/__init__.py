@@ -10,6 +10,7 @@ from serverless_cache.django.backends import (
 from serverless_cache.django.base import TierCache
 from serverless_cache.django.edge import edge_cache, no_edge_cache
 from serverless_cache.django.middleware import EdgeCacheMiddleware
+from serverless_cache.django.tags import cache_page
 
 __all__ = [
     "DynamoDBCache",
@@ -19,6 +20,7 @@ __all__ = [
     "MemcachedCache",
     "RedisCache",
     "TierCache",
+    "cache_page",
     "edge_cache",
     "no_edge_cache",
 ]

@@ -7,13 +7,15 @@ they are the same on every tier. The tier is built from a TierConfig, as for Fla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache import stampede
+from serverless_cache.http import edge_tags
+from serverless_cache.options import pop_option
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
@@ -32,10 +34,12 @@ class TierCache(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.location = location
+        options = dict(params.get("OPTIONS") or {})
+        #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
+        #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
+        self.edge_distribution_id: str | None = pop_option(options, "edge_distribution_id")
         config = TierConfig(
-            location=location or "",
-            options=dict(params.get("OPTIONS") or {}),
-            key_prefix=self._clear_prefix(),
+            location=location or "", options=options, key_prefix=self._clear_prefix()
         )
         self._tier = build_tier(self.tier_kind, config)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
@@ -88,17 +92,31 @@ class TierCache(BaseCache):
 
     # -- Django's API ----------------------------------------------------------------------
     def add(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> bool:
-        return self._tier.add(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+        final = self.make_and_validate_key(key, version)
+        return self._tier.add(final, value, self._ttl(timeout), tags=tags)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._tier.get(self.make_and_validate_key(key, version), default)
 
     def set(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> None:
-        self._tier.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+        final = self.make_and_validate_key(key, version)
+        self._tier.set(final, value, self._ttl(timeout), tags=tags)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._tier.touch(self.make_and_validate_key(key, version), self._ttl(timeout))
@@ -121,11 +139,16 @@ class TierCache(BaseCache):
             raise ValueError(f"Key '{key}' not found") from None
 
     def set_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        data: Mapping[Any, Any],
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> list[Any]:
         by_final = self._final_keys(data, version)
         items = {final: data[key] for final, key in by_final.items()}
-        failed = self._tier.set_many(items, self._ttl(timeout))
+        failed = self._tier.set_many(items, self._ttl(timeout), tags=tags)
         return [by_final[final] for final in failed]
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
@@ -143,36 +166,58 @@ class TierCache(BaseCache):
         default: Any,
         timeout: Any = DEFAULT_TIMEOUT,
         version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> Any:
         """Django's get_or_set, computed once at a time (see :mod:`serverless_cache.stampede`)."""
         compute = default if callable(default) else lambda: default
         final = self.make_and_validate_key(key, version)
-        return self._tier.get_or_set(final, compute, self._ttl(timeout))
+        return self._tier.get_or_set(final, compute, self._ttl(timeout), tags=tags)
+
+    def invalidate_tags(self, *tags: str) -> bool:
+        """Make every entry written with any of ``tags`` a miss, on every instance (see
+        :mod:`serverless_cache.tags`), and with EDGE_DISTRIBUTION_ID purge the paths
+        ``edge_cache(tags=...)`` recorded; False when the store or CloudFront did not take it."""
+        return edge_tags.invalidate_tags(self._tier, tags, self.edge_distribution_id)
 
     def memoize(
-        self, timeout: Any = DEFAULT_TIMEOUT
+        self, timeout: Any = DEFAULT_TIMEOUT, *, tags: Sequence[str] | None = None
     ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results, computed once at a time."""
-        return stampede.memoize(self._tier, self._ttl(timeout), make_key=self.make_and_validate_key)
+        return stampede.memoize(
+            self._tier, self._ttl(timeout), make_key=self.make_and_validate_key, tags=tags
+        )
 
     # -- async: direct calls for in-process tiers, a worker thread for network ones --------
-    async def _call(self, method: Callable[..., R], *args: Any) -> R:
+    async def _call(self, method: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         if self._tier.in_process:
-            return method(*args)
-        return await sync_to_async(method, thread_sensitive=False)(*args)
+            return method(*args, **kwargs)
+        return await sync_to_async(method, thread_sensitive=False)(*args, **kwargs)
 
     async def aadd(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> bool:
-        return await self._call(self.add, key, value, timeout, version)
+        return await self._call(self.add, key, value, timeout, version, tags=tags)
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return await self._call(self.get, key, default, version)
 
     async def aset(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> None:
-        await self._call(self.set, key, value, timeout, version)
+        await self._call(self.set, key, value, timeout, version, tags=tags)
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
@@ -192,9 +237,14 @@ class TierCache(BaseCache):
         return await self._call(self.incr, key, delta, version)
 
     async def aset_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self,
+        data: Mapping[Any, Any],
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> list[Any]:
-        return await self._call(self.set_many, data, timeout, version)
+        return await self._call(self.set_many, data, timeout, version, tags=tags)
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         await self._call(self.delete_many, list(keys), version)
@@ -211,8 +261,13 @@ class TierCache(BaseCache):
         default: Any,
         timeout: Any = DEFAULT_TIMEOUT,
         version: int | None = None,
+        *,
+        tags: Sequence[str] | None = None,
     ) -> Any:
-        return await self._call(self.get_or_set, key, default, timeout, version)
+        return await self._call(self.get_or_set, key, default, timeout, version, tags=tags)
+
+    async def ainvalidate_tags(self, *tags: str) -> bool:
+        return await self._call(self.invalidate_tags, *tags)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "MISSING", "TierCache"]

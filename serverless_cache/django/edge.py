@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
+from serverless_cache.errors import ConfigurationError
+from serverless_cache.http import edge_tags
 from serverless_cache.http.pipeline import Later, finish
 from serverless_cache.http.policy import NO_EDGE_CACHE, CachePolicy, build_policy
 from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
+from serverless_cache.tags import check_tags
 
 V = TypeVar("V")
 
@@ -32,8 +36,40 @@ WRAPS_CACHE_PAGE_ATTRIBUTE = "serverless_cache_wraps_cache_page"
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
-    """Decorate a view so its GET/HEAD responses carry ``policy`` (or these directives)."""
-    return _decorator(build_policy(policy, directives))
+    """Decorate a view so its GET/HEAD responses carry ``policy`` (or these directives).
+
+    With ``tags=[...]``, each path a shared cache may keep is recorded under them in the
+    cache alias ``cache=`` ("default"); its ``invalidate_tags`` then also purges those paths
+    at CloudFront (its OPTIONS["EDGE_DISTRIBUTION_ID"]): see :mod:`..http.edge_tags`.
+    """
+    tags: Sequence[str] | None = directives.pop("tags", None)
+    cache: str = directives.pop("cache", "default")
+    tagging = EdgeTagging(check_tags(tags), cache) if tags else None
+    return _decorator(build_policy(policy, directives), tagging)
+
+
+@dataclass(frozen=True)
+class EdgeTagging:
+    """The tags of an ``edge_cache`` view and the cache alias that records its paths."""
+
+    tags: tuple[str, ...]
+    cache: str
+
+    def record(self, path: str, final: CachePolicy) -> None:
+        from django.core.cache import caches
+
+        from serverless_cache.django.base import TierCache
+
+        lifetime = edge_tags.edge_lifetime(final)
+        if lifetime is None:
+            return
+        backend = caches[self.cache]
+        if not isinstance(backend, TierCache):
+            raise ConfigurationError(
+                f"edge_cache(tags=...) records paths in CACHES[{self.cache!r}], which must be "
+                f"a serverless_cache backend, not {type(backend).__name__}"
+            )
+        edge_tags.record(backend.tier, self.tags, path, lifetime)
 
 
 def no_edge_cache(view: V) -> V:
@@ -41,14 +77,15 @@ def no_edge_cache(view: V) -> V:
     return _decorator(NO_EDGE_CACHE)(view)
 
 
-def _decorator(policy: CachePolicy) -> Callable[[V], V]:
+def _decorator(policy: CachePolicy, tagging: EdgeTagging | None = None) -> Callable[[V], V]:
     def decorate(view: V) -> V:
         where = f"view {view.__module__}.{view.__qualname__}"  # type: ignore[attr-defined]
         if isinstance(view, type):
-            view.dispatch = _wrap(view.dispatch, policy, 1, where)  # type: ignore[attr-defined]
+            dispatch = view.dispatch  # type: ignore[attr-defined]
+            view.dispatch = _wrap(dispatch, policy, 1, where, tagging)  # type: ignore[attr-defined]
             setattr(view, POLICY_ATTRIBUTE, policy)
             return view
-        wrapped = _wrap(view, policy, 0, where)  # type: ignore[arg-type]
+        wrapped = _wrap(view, policy, 0, where, tagging)  # type: ignore[arg-type]
         setattr(wrapped, POLICY_ATTRIBUTE, policy)
         if wraps_cache_page(view):
             setattr(wrapped, WRAPS_CACHE_PAGE_ATTRIBUTE, True)
@@ -82,14 +119,21 @@ def wraps_cache_page(view: Any) -> bool:
     return False
 
 
-def _wrap(view: Callable[..., Any], policy: CachePolicy, request_index: int, where: str) -> Any:
+def _wrap(
+    view: Callable[..., Any],
+    policy: CachePolicy,
+    request_index: int,
+    where: str,
+    tagging: EdgeTagging | None = None,
+) -> Any:
 
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_view(*args: Any, **kwargs: Any) -> Any:
             response = await view(*args, **kwargs)
-            return apply_policy(args[request_index], response, policy, where=where)
+            request = args[request_index]
+            return apply_policy(request, response, policy, where=where, tagging=tagging)
 
         return async_view
 
@@ -97,16 +141,20 @@ def _wrap(view: Callable[..., Any], policy: CachePolicy, request_index: int, whe
     def sync_view(*args: Any, **kwargs: Any) -> Any:
         response = view(*args, **kwargs)
         if inspect.isawaitable(response):  # the dispatch() of an async class-based view
-            return _finish_later(args[request_index], response, policy, where)
-        return apply_policy(args[request_index], response, policy, where=where)
+            return _finish_later(args[request_index], response, policy, where, tagging)
+        return apply_policy(args[request_index], response, policy, where=where, tagging=tagging)
 
     return sync_view
 
 
 async def _finish_later(
-    request: HttpRequest, pending: Awaitable[HttpResponseBase], policy: CachePolicy, where: str
+    request: HttpRequest,
+    pending: Awaitable[HttpResponseBase],
+    policy: CachePolicy,
+    where: str,
+    tagging: EdgeTagging | None,
 ) -> HttpResponseBase:
-    return apply_policy(request, await pending, policy, where=where)
+    return apply_policy(request, await pending, policy, where=where, tagging=tagging)
 
 
 def apply_policy(
@@ -115,8 +163,10 @@ def apply_policy(
     policy: CachePolicy | None,
     *,
     where: str,
+    tagging: EdgeTagging | None = None,
 ) -> HttpResponseBase:
-    """Run the edge-header pipeline on a Django response."""
+    """Run the edge-header pipeline on a Django response (and record its path under the
+    view's tags when a shared cache may keep it)."""
     final = finish(
         _ResponseHeaders(response),
         request.headers,
@@ -129,6 +179,8 @@ def apply_policy(
     )
     if final.force_shared:
         setattr(response, FORCE_SHARED_ATTRIBUTE, True)
+    if tagging is not None and response.status_code == 200:
+        tagging.record(request.path, final)
     return response
 
 

@@ -9,7 +9,7 @@ this class's import path; the tier is built from a TierConfig, as for Django.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -18,6 +18,8 @@ from flask_caching.backends.base import BaseCache
 from serverless_cache import stampede
 from serverless_cache.codec import Codec, Serializer
 from serverless_cache.errors import CacheUnavailableError
+from serverless_cache.flask.tags import context_tags
+from serverless_cache.http import edge_tags
 from serverless_cache.options import pop_option
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
@@ -49,6 +51,9 @@ class TierCache(BaseCache):
         self._tier = tier
         self.key_prefix = key_prefix or ""
         self._default_ttl = _seconds_to_ttl(self.default_timeout)
+        #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
+        #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
+        self.edge_distribution_id: str | None = None
 
     @classmethod
     def tier_config(cls, config: dict[str, Any], options: dict[str, Any]) -> TierConfig:
@@ -69,11 +74,14 @@ class TierCache(BaseCache):
         options = dict(kwargs)
         default_timeout = pop_option(options, "default_timeout", 300)
         ignore_errors = pop_option(options, "ignore_delete_many_errors", False)
+        distribution_id = pop_option(options, "edge_distribution_id")
         key_prefix = pop_option(options, "key_prefix", config.get("CACHE_KEY_PREFIX") or "")
         # The tier sees the prefix in effect (a tier's clear() removes only its keys).
         tier_config = cls.tier_config({**config, "CACHE_KEY_PREFIX": key_prefix}, options)
         tier = build_tier(cls.tier_kind, tier_config)
-        return cls(tier, default_timeout, key_prefix, ignore_errors)
+        backend = cls(tier, default_timeout, key_prefix, ignore_errors)
+        backend.edge_distribution_id = distribution_id
+        return backend
 
     @property
     def tier(self) -> Tier:
@@ -107,15 +115,24 @@ class TierCache(BaseCache):
     def get_dict(self, *keys: str) -> dict[str, Any]:
         return dict(zip(keys, self.get_many(*keys), strict=True))
 
-    def set(self, key: str, value: Any, timeout: Timeout = None) -> bool:
-        return self._tier.set(self.key_prefix + key, value, self._ttl(timeout))
+    def set(
+        self, key: str, value: Any, timeout: Timeout = None, *, tags: Sequence[str] = ()
+    ) -> bool:
+        tags = [*tags, *context_tags()]
+        return self._tier.set(self.key_prefix + key, value, self._ttl(timeout), tags=tags)
 
-    def add(self, key: str, value: Any, timeout: Timeout = None) -> bool:
-        return self._tier.add(self.key_prefix + key, value, self._ttl(timeout))
+    def add(
+        self, key: str, value: Any, timeout: Timeout = None, *, tags: Sequence[str] = ()
+    ) -> bool:
+        tags = [*tags, *context_tags()]
+        return self._tier.add(self.key_prefix + key, value, self._ttl(timeout), tags=tags)
 
-    def set_many(self, mapping: dict[str, Any], timeout: Timeout = None) -> list[Any]:
+    def set_many(
+        self, mapping: dict[str, Any], timeout: Timeout = None, *, tags: Sequence[str] = ()
+    ) -> list[Any]:
         items = {self.key_prefix + key: value for key, value in mapping.items()}
-        failed = set(self._tier.set_many(items, self._ttl(timeout)))
+        tags = [*tags, *context_tags()]
+        failed = set(self._tier.set_many(items, self._ttl(timeout), tags=tags))
         return [key for key in mapping if self.key_prefix + key not in failed]
 
     def delete_many(self, *keys: str) -> list[Any]:
@@ -144,16 +161,32 @@ class TierCache(BaseCache):
     def dec(self, key: str, delta: int = 1) -> int | None:
         return self.inc(key, -delta)
 
-    def get_or_set(self, key: str, compute: Callable[[], Any], timeout: Timeout = None) -> Any:
+    def get_or_set(
+        self,
+        key: str,
+        compute: Callable[[], Any],
+        timeout: Timeout = None,
+        *,
+        tags: Sequence[str] = (),
+    ) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
-        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout))
+        tags = [*tags, *context_tags()]
+        return self._tier.get_or_set(self.key_prefix + key, compute, self._ttl(timeout), tags=tags)
 
-    def memoize(self, timeout: Timeout = None) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    def invalidate_tags(self, *tags: str) -> bool:
+        """Make every entry written with any of ``tags`` a miss, on every instance (see
+        :mod:`serverless_cache.tags`), and with CACHE_OPTIONS["edge_distribution_id"] purge
+        the paths ``edge_cache(tags=...)`` recorded; False when either did not take it."""
+        return edge_tags.invalidate_tags(self._tier, tags, self.edge_distribution_id)
+
+    def memoize(
+        self, timeout: Timeout = None, *, tags: Sequence[str] = ()
+    ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results through :meth:`get_or_set`
         (``cache.cache.memoize(60)``): unlike Flask-Caching's ``Cache.memoize``, a missing
         value is computed once at a time, with the stampede options of the tier."""
         return stampede.memoize(
-            self._tier, self._ttl(timeout), make_key=lambda key: self.key_prefix + key
+            self._tier, self._ttl(timeout), make_key=lambda key: self.key_prefix + key, tags=tags
         )
 
 

@@ -14,7 +14,7 @@ import functools
 import inspect
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, request
@@ -24,6 +24,8 @@ from flask.views import View
 from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.wrappers import Response
 
+from serverless_cache.errors import ConfigurationError
+from serverless_cache.http import edge_tags
 from serverless_cache.http.pipeline import Later, finish
 from serverless_cache.http.policy import (
     NO_EDGE_CACHE,
@@ -32,6 +34,7 @@ from serverless_cache.http.policy import (
     policy_from_setting,
 )
 from serverless_cache.http.policy import POLICY_ATTRIBUTE as POLICY_ATTRIBUTE  # for routes.py
+from serverless_cache.tags import check_tags
 
 V = TypeVar("V")
 
@@ -51,8 +54,43 @@ logger = logging.getLogger("serverless_cache.http")
 
 
 def edge_cache(policy: CachePolicy | None = None, /, **directives: Any) -> Callable[[V], V]:
-    """Decorate a view, a class-based view or a blueprint with ``policy`` (or directives)."""
-    return _decorator(build_policy(policy, directives))
+    """Decorate a view, a class-based view or a blueprint with ``policy`` (or directives).
+
+    With ``tags=[...]`` and ``cache=`` (a Flask-Caching ``Cache`` on a serverless_cache
+    backend), each path a shared cache may keep is recorded under the tags in that cache; its
+    backend's ``invalidate_tags`` then also purges those paths at CloudFront
+    (``CACHE_OPTIONS["edge_distribution_id"]``): see :mod:`..http.edge_tags`.
+    """
+    tags: Sequence[str] | None = directives.pop("tags", None)
+    cache: Any = directives.pop("cache", None)
+    tagging = None
+    if tags:
+        if cache is None:
+            raise ConfigurationError("edge_cache(tags=...) needs cache=: the Flask-Caching Cache")
+        tagging = EdgeTagging(check_tags(tags), cache)
+    return _decorator(build_policy(policy, directives), tagging)
+
+
+class EdgeTagging:
+    """The tags of an ``edge_cache`` view and the Flask-Caching Cache that records its paths."""
+
+    def __init__(self, tags: tuple[str, ...], cache: Any) -> None:
+        self.tags = tags
+        self.cache = cache
+
+    def record(self, path: str, final: CachePolicy) -> None:
+        from serverless_cache.flask.base import TierCache
+
+        lifetime = edge_tags.edge_lifetime(final)
+        if lifetime is None:
+            return
+        backend = self.cache.cache
+        if not isinstance(backend, TierCache):
+            raise ConfigurationError(
+                "edge_cache(tags=...) records paths in its cache=, whose CACHE_TYPE must be a "
+                f"serverless_cache backend, not {type(backend).__name__}"
+            )
+        edge_tags.record(backend.tier, self.tags, path, lifetime)
 
 
 def no_edge_cache(target: V) -> V:
@@ -60,38 +98,42 @@ def no_edge_cache(target: V) -> V:
     return _decorator(NO_EDGE_CACHE)(target)
 
 
-def _decorator(policy: CachePolicy) -> Callable[[V], V]:
+def _decorator(policy: CachePolicy, tagging: EdgeTagging | None = None) -> Callable[[V], V]:
     def decorate(target: V) -> V:
         if isinstance(target, Blueprint):
-            target.after_request(lambda response: apply_policy(response, policy))
+            target.after_request(lambda response: apply_policy(response, policy, tagging))
         elif isinstance(target, type) and issubclass(target, View):
-            target.decorators = [*target.decorators, _decorator(policy)]
+            target.decorators = [*target.decorators, _decorator(policy, tagging)]
         else:
-            target = _wrap(target, policy)  # type: ignore[arg-type]
+            target = _wrap(target, policy, tagging)  # type: ignore[arg-type]
         setattr(target, POLICY_ATTRIBUTE, policy)
         return target
 
     return decorate
 
 
-def _wrap(view: Callable[..., Any], policy: CachePolicy) -> Any:
+def _wrap(view: Callable[..., Any], policy: CachePolicy, tagging: EdgeTagging | None) -> Any:
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_view(*args: Any, **kwargs: Any) -> Response:
-            return apply_policy(current_app.make_response(await view(*args, **kwargs)), policy)
+            response = current_app.make_response(await view(*args, **kwargs))
+            return apply_policy(response, policy, tagging)
 
         return async_view
 
     @functools.wraps(view)
     def sync_view(*args: Any, **kwargs: Any) -> Response:
-        return apply_policy(current_app.make_response(view(*args, **kwargs)), policy)
+        return apply_policy(current_app.make_response(view(*args, **kwargs)), policy, tagging)
 
     return sync_view
 
 
-def apply_policy(response: Response, policy: CachePolicy) -> Response:
-    """Run the edge-header pipeline on a response of the current request."""
+def apply_policy(
+    response: Response, policy: CachePolicy, tagging: EdgeTagging | None = None
+) -> Response:
+    """Run the edge-header pipeline on a response of the current request (and record its
+    path under the view's tags when a shared cache may keep it)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if EXTENSION_KEY not in app.extensions:
         _warn_without_extension(app)
@@ -110,6 +152,8 @@ def apply_policy(response: Response, policy: CachePolicy) -> Response:
     )
     if final.force_shared:
         request.environ[FORCE_SHARED_KEY] = True
+    if tagging is not None and response.status_code == 200:
+        tagging.record(request.path, final)
     return response
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from serverless_cache import clock, registry
+from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec
 from serverless_cache.errors import CacheUnavailableError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
@@ -27,6 +28,7 @@ from serverless_cache.recovery import ALL_KEYS, Writes
 from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
 from serverless_cache.stampede import BOOKKEEPING, STALE_SUFFIX, StampedeSettings
 from serverless_cache.stampede import get_or_set as stampede_get_or_set
+from serverless_cache.tags import Tagged
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.rules import (
     FOREVER,
@@ -61,6 +63,10 @@ class Tier(ABC):
         self.codec = codec
         self.stats: TierStats = stats_for(config.name, self.kind)
         self.log: ThrottledLog = throttled_log(f"{self.kind}:{config.name}")
+        #: Where the versions of tags are read (see :mod:`serverless_cache.tags`): this tier;
+        #: a layered cache points its tiers at its last one, and its in-process tiers at none
+        #: (it checks their tagged entries itself, without a round trip per hit).
+        self.tag_source: Tier | None = self
         registry.get_or_create("live", None, LiveTiers).add(self)
 
     @classmethod
@@ -166,9 +172,6 @@ class Tier(ABC):
     def _ttl(self, key: str) -> float | None:
         """Seconds left; None if it never expires, 0.0 if absent."""
 
-    def _has(self, key: str) -> bool | None:
-        return bool(self._get_many([key]))
-
     @abstractmethod
     def _clear(self) -> bool:
         """Remove every entry under this cache's key prefix (everything without one)."""
@@ -179,6 +182,8 @@ class Tier(ABC):
         none: Mapping[str, Any] = {}
         raw = self._run("get", lambda: self._get_many([key]), none, reads=[key]).get(key, MISSING)
         value = MISSING if raw is MISSING else self._decode(key, raw)
+        if type(value) is Tagged:
+            value = self.untag(key, value)
         if value is MISSING:
             self.stats.misses += 1
             return default
@@ -197,14 +202,19 @@ class Tier(ABC):
             value = self._decode(key, raw)
             if value is not MISSING:
                 found[key] = value
+        if self.tag_source is not None and any(type(v) is Tagged for v in found.values()):
+            found = tagging.resolve(self.tag_source, found, self)
         self.stats.hits += len(found)
         self.stats.misses += len(unique) - len(found)
         return found
 
-    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
+    def get_entries(
+        self, keys: Sequence[str], *, keep_tags: bool = False
+    ) -> dict[str, tuple[Any, float | None]]:
         """Present keys with ``(value, expires_at)``; ``expires_at`` is epoch seconds or None.
 
-        Used by the layered tier so that a promoted copy never outlives its source.
+        Used by the layered tier so that a promoted copy never outlives its source; with
+        ``keep_tags`` a current tagged entry stays a Tagged value, so its copy keeps its tags.
         """
         unique = list(dict.fromkeys(keys))
         if not unique:
@@ -216,6 +226,10 @@ class Tier(ABC):
             value = self._decode(key, raw)
             if value is not MISSING:
                 found[key] = (value, expires_at)
+        if self.tag_source is not None and any(type(v) is Tagged for v, _ in found.values()):
+            values = {key: value for key, (value, _) in found.items()}
+            kept = tagging.resolve(self.tag_source, values, self, keep=keep_tags)
+            found = {key: (value, found[key][1]) for key, value in kept.items()}
         self.stats.hits += len(found)
         self.stats.misses += len(unique) - len(found)
         return found
@@ -225,8 +239,16 @@ class Tier(ABC):
         return bool(self.present(key))
 
     def present(self, key: str) -> bool | None:
-        """Like :meth:`has`, but None when the store could not be asked."""
-        return self._run("has", lambda: self._has(key), None, reads=[key])
+        """Like :meth:`has`, but None when the store could not be asked. It agrees with
+        :meth:`get` (a read, as Django's ``has_key``): an entry whose tag was invalidated, or
+        that cannot be decoded, exists in the store but is not present."""
+        raws = self._run("has", lambda: self._get_many([key]), None, reads=[key])
+        if raws is None or key not in raws:
+            return None if raws is None else False
+        value = self._decode(key, raws[key])
+        if type(value) is Tagged:
+            value = self.untag(key, value)
+        return value is not MISSING
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
@@ -234,20 +256,28 @@ class Tier(ABC):
         return self._run("ttl", lambda: self._ttl(key), absent, reads=[key])
 
     # -- writes ----------------------------------------------------------------------------
-    def set(self, key: str, value: Any, ttl: float | None) -> bool:
+    def set(
+        self, key: str, value: Any, ttl: float | None, *, tags: Sequence[str] | None = None
+    ) -> bool:
         """Store one item; False when it could not be stored (or, for ``ttl <= 0``, removed)."""
-        return not self.set_many({key: value}, ttl)
+        return not self.set_many({key: value}, ttl, tags=tags)
 
-    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+    def set_many(
+        self, items: Mapping[str, Any], ttl: float | None, *, tags: Sequence[str] | None = None
+    ) -> list[str]:
         """Store every item; return the keys that could not be stored.
 
         With ``ttl <= 0`` the keys are removed instead, and all are returned if that failed.
+        With ``tags``, :meth:`invalidate_tags` of any of them makes the items misses.
         """
         ttl = expiry(ttl)
+        tags = tagging.check_tags(tags)
         if not items:
             return []
         if ttl is not None and ttl <= 0:
             return [] if self.delete_many(list(items)) else list(items)
+        if tags:
+            items = self.tag_items(items, tags)
         # Encode everything first, so a bad value raises before anything is written.
         encoded = {key: self._encode(key, value) for key, value in items.items()}
         keys = list(encoded)
@@ -266,14 +296,19 @@ class Tier(ABC):
             )  # fmt: skip
         return failed
 
-    def add(self, key: str, value: Any, ttl: float | None) -> bool:
+    def add(
+        self, key: str, value: Any, ttl: float | None, *, tags: Sequence[str] | None = None
+    ) -> bool:
         """Store only if ``key`` is absent (atomically on shared tiers); True exactly if stored.
 
         With ``ttl <= 0`` nothing is kept, and the answer is whether ``key`` was absent.
         """
         ttl = expiry(ttl)
+        tags = tagging.check_tags(tags)
         if ttl is not None and ttl <= 0:
             return self.present(key) is False
+        if tags:
+            value = self.tag_items({key: value}, tags)[key]
         encoded = self._encode(key, value)
         token = os.urandom(12)
         added = self._run(
@@ -392,10 +427,51 @@ class Tier(ABC):
         if copies:
             self._run("delete", lambda: self._delete_many(copies), -1, writes=copies)
 
-    def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
+    def get_or_set(
+        self,
+        key: str,
+        compute: Callable[[], Any],
+        ttl: float | None,
+        *,
+        tags: Sequence[str] | None = None,
+    ) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time
-        (see :mod:`serverless_cache.stampede`)."""
-        return stampede_get_or_set(self, key, compute, ttl)
+        (see :mod:`serverless_cache.stampede`); with ``tags``, stored under the versions
+        they had before ``compute`` started, so an invalidation during it is not lost."""
+        checked = tagging.check_tags(tags)
+        if not checked:
+            return stampede_get_or_set(self, key, compute, ttl)
+
+        def tagged_compute() -> Tagged:
+            versions = self.tag_versions(checked)
+            return Tagged(compute(), versions)
+
+        result = stampede_get_or_set(self, key, tagged_compute, ttl)
+        return result.value if type(result) is Tagged else result
+
+    # -- tags (see serverless_cache.tags) --------------------------------------------------
+    def invalidate_tags(self, *tags: str) -> bool:
+        """Make every entry written with any of ``tags`` a miss, on every instance; False
+        when the store did not take the new versions (a network tier then applies it once the
+        store answers again: auto-recovery deletes the version keys)."""
+        source = self.tag_source or self.authority
+        return tagging.invalidate(source, tagging.check_tags(tags)) is not None
+
+    def tag_versions(self, tags: Sequence[str]) -> tagging.Versions:
+        """The versions an entry written now with ``tags`` carries."""
+        return tagging.versions_for_write(self.tag_source or self.authority, tags, self)
+
+    def tag_items(self, items: Mapping[str, Any], tags: Sequence[str]) -> dict[str, Any]:
+        """``items`` as Tagged values under the current versions of ``tags``."""
+        versions = self.tag_versions(tags)
+        return {key: Tagged(value, versions) for key, value in items.items()}
+
+    def untag(self, key: str, value: Tagged) -> Any:
+        """A Tagged value read from this tier: its value while its versions are current,
+        else MISSING; as it is when a layered cache checks this tier's entries itself."""
+        if self.tag_source is None:
+            return value
+        return tagging.resolve(self.tag_source, {key: value}, self).get(key, MISSING)
 
     @property
     def authority(self) -> Tier:

@@ -28,6 +28,7 @@ from serverless_cache import clock, registry
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
+from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 
@@ -233,9 +234,6 @@ class MemoryTier(Tier):
             for key, entry in self._get_many(keys).items()
         }
 
-    def _has(self, key: str) -> bool:
-        return self.store.lookup(key) is not None
-
     def _ttl(self, key: str) -> float | None:
         entry = self.store.lookup(key)
         if entry is None:
@@ -316,6 +314,8 @@ class MemoryTier(Tier):
             self.stats.misses += 1
             return default
         value = self._decode(key, entry) if entry.encoded else entry.value
+        if type(value) is Tagged:
+            value = self.untag(key, value)
         if value is MISSING:
             self.stats.misses += 1
             return default

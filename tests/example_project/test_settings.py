@@ -52,3 +52,15 @@ def test_the_tier_switch_layers_the_literal_settings(monkeypatch: pytest.MonkeyP
     assert flask["CACHE_TYPE"] == "serverless_cache.flask.LayeredCache"
     assert flask["CACHE_OPTIONS"]["name"] == "example-flask"
     assert flask["CACHE_OPTIONS"]["TIERS"][0]["OPTIONS"] == {"max_entries": 5_000}
+
+
+def test_the_invalidation_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXAMPLE_CACHE_TIERS", "memory,redis")
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    caches = literal(EXAMPLE / "django_app" / "settings.py", "CACHES")
+    assert "INVALIDATION" not in cache_config.django_caches(caches)["default"]["OPTIONS"]
+    monkeypatch.setenv("EXAMPLE_CACHE_INVALIDATION", "push")
+    assert cache_config.django_caches(caches)["default"]["OPTIONS"]["INVALIDATION"] == "push"
+    monkeypatch.setenv("EXAMPLE_CACHE_TIERS", "memory,memcached")
+    monkeypatch.setenv("MEMCACHED_URL", "memcached://cache.internal:11211")
+    assert "INVALIDATION" not in cache_config.django_caches(caches)["default"]["OPTIONS"]

@@ -47,9 +47,11 @@ class RecordingTier(MemoryTier):
         self.reads.append(list(keys))
         return super().get_many(keys)
 
-    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
+    def get_entries(
+        self, keys: Sequence[str], **kwargs: Any
+    ) -> dict[str, tuple[Any, float | None]]:
         self.reads.append(list(keys))
-        return super().get_entries(keys)
+        return super().get_entries(keys, **kwargs)
 
 
 class RacingTier(RecordingTier):
@@ -65,16 +67,18 @@ class RacingTier(RecordingTier):
         if hook is not None:
             hook()
 
-    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
-        entries = super().get_entries(keys)
+    def get_entries(
+        self, keys: Sequence[str], **kwargs: Any
+    ) -> dict[str, tuple[Any, float | None]]:
+        entries = super().get_entries(keys, **kwargs)
         if self.hook_after_read:
             self._fire()
         return entries
 
-    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+    def set_many(self, items: Mapping[str, Any], ttl: float | None, **kwargs: Any) -> list[str]:
         if not self.hook_after_read:
             self._fire()
-        return super().set_many(items, ttl)
+        return super().set_many(items, ttl, **kwargs)
 
 
 class CountingTier(MemoryTier):
@@ -99,17 +103,19 @@ class CountingTier(MemoryTier):
     def get(self, key: str, default: Any = None) -> Any:
         return self._count("get", key, default)
 
-    def get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
-        return self._count("get_entries", keys)  # type: ignore[no-any-return]
+    def get_entries(
+        self, keys: Sequence[str], **kwargs: Any
+    ) -> dict[str, tuple[Any, float | None]]:
+        return self._count("get_entries", keys, **kwargs)  # type: ignore[no-any-return]
 
-    def set(self, key: str, value: Any, ttl: float | None) -> bool:
-        return self._count("set", key, value, ttl)  # type: ignore[no-any-return]
+    def set(self, key: str, value: Any, ttl: float | None, **kwargs: Any) -> bool:
+        return self._count("set", key, value, ttl, **kwargs)  # type: ignore[no-any-return]
 
-    def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
-        return self._count("set_many", items, ttl)  # type: ignore[no-any-return]
+    def set_many(self, items: Mapping[str, Any], ttl: float | None, **kwargs: Any) -> list[str]:
+        return self._count("set_many", items, ttl, **kwargs)  # type: ignore[no-any-return]
 
-    def add(self, key: str, value: Any, ttl: float | None) -> bool:
-        return self._count("add", key, value, ttl)  # type: ignore[no-any-return]
+    def add(self, key: str, value: Any, ttl: float | None, **kwargs: Any) -> bool:
+        return self._count("add", key, value, ttl, **kwargs)  # type: ignore[no-any-return]
 
     def delete(self, key: str) -> bool:
         return self._count("delete", key)  # type: ignore[no-any-return]

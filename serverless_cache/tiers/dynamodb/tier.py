@@ -254,10 +254,6 @@ class DynamoDBTier(NetworkTier):
         item: Item | None = response.get("Item")
         return item if item and layout.live(item, now) else None
 
-    def _has(self, key: str) -> bool:
-        """Whether a live item exists (a chunked value is not read, only its manifest)."""
-        return self._head(key) is not None
-
     def _ttl(self, key: str) -> float | None:
         item = self._head(key)
         if item is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serverless_cache.errors import ConfigurationError
-from serverless_cache.options import require_number
+from serverless_cache.options import require_choice, require_number
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import TIER_CLASSES, tier_class
@@ -64,9 +64,14 @@ class LayeredSettings:
 
     tiers: Sequence[Mapping[str, Any]] = field(default=(), repr=False)  # holds secrets
     epoch_check_interval: float = 1.0
+    #: "epoch": other instances' writes reach this L1 within its CAP (clear() and
+    #: invalidate_tags within EPOCH_CHECK_INTERVAL); "push": within milliseconds, by Redis
+    #: invalidation messages (see serverless_cache.tiers.redis.tracking).
+    invalidation: str = "epoch"
 
     def __post_init__(self) -> None:
         require_number("epoch_check_interval", self.epoch_check_interval)
+        require_choice("invalidation", self.invalidation, ("epoch", "push"))
 
 
 def redacted_location(location: Any) -> Any:

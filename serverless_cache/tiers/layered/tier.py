@@ -14,6 +14,12 @@ Tiers are ordered from the fastest (usually the execution context) to the author
 - A namespace epoch (a random token) lives in the last tier. ``clear()`` and
   ``invalidate_all()`` replace it; every instance reads it at most once per
   ``EPOCH_CHECK_INTERVAL`` and empties its in-process tiers when it changed.
+- Tagged entries in in-process tiers are checked against the tag versions this process holds,
+  refreshed in the same batched read as the epoch, never per hit (see
+  :mod:`serverless_cache.tags`).
+- With ``INVALIDATION: "push"`` (Redis last), the server's invalidation messages remove L1
+  copies within milliseconds (:mod:`serverless_cache.tiers.redis.tracking`); the epoch and
+  the CAP stay as the safety net.
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from serverless_cache import clock, registry, stampede
+from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
+from serverless_cache.tags import Tagged, tag_of
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
+from serverless_cache.tiers.layered.held_tags import HeldTags, untagged
 
 R = TypeVar("R")
 #: Suffix of the epoch key; a control character keeps it apart from user keys.
@@ -57,10 +66,12 @@ class LayeredState:
         self.check_lock = threading.Lock()
         self.writes = 0
         self.writes_lock = threading.Lock()
+        self.tags = HeldTags()
 
     def restore(self) -> None:
         """After a SnapStart restore: read the epoch again before serving from L1."""
         self.next_check = 0.0
+        self.tags.clear()
 
     def count_write(self) -> None:
         """Called before a write touches any tier, so a read overlapping it sees the change."""
@@ -102,6 +113,19 @@ class LayeredTier(Tier):
         )
         if not self.local_tiers:
             self.state.next_check = float("inf")
+        self.tag_source = self.last
+        for tier in self.tiers:  # local copies are checked here, against the versions held
+            tier.tag_source = None if tier in self.local_tiers else self.last
+        self.tracker: Any = None
+        if self.settings.invalidation == "push" and self.local_tiers:
+            from serverless_cache.tiers.redis.tracking import Tracker, check_push
+
+            redis_tier = check_push(self.last, config.where)
+            self.tracker = registry.get_or_create(
+                "tracking",
+                (config.name, config.key_prefix, digest),
+                lambda: Tracker(redis_tier, config.key_prefix),
+            )
 
     @classmethod
     def from_config(cls, config: TierConfig) -> LayeredTier:
@@ -146,7 +170,11 @@ class LayeredTier(Tier):
             return
         try:
             state.next_check = clock.monotonic() + self.settings.epoch_check_interval
-            token = self.last.get(self.epoch_key, MISSING)
+            writes, held = state.writes, state.tags.keys(self.key_prefix)
+            found = self.last.get_many([self.epoch_key, *held])
+            self.stats.tag_fetches += len(held)
+            state.tags.refresh(held, found, trusted=state.writes == writes)
+            token = found.get(self.epoch_key, MISSING)
             if token is MISSING:
                 token = self._start_epoch()
                 if token is MISSING:  # the shared tier is unreachable: keep serving L1
@@ -178,6 +206,49 @@ class LayeredTier(Tier):
             self.state.epoch = token
         return stored
 
+    # -- tags and push invalidation ---------------------------------------------------------
+    def tag_versions(self, tags: Sequence[str]) -> tagging.Versions:
+        versions = super().tag_versions(tags)
+        self.state.tags.remember(versions)
+        return versions
+
+    def invalidate_tags(self, *tags: str) -> bool:
+        """As every tier's; this instance's L1 copies are misses at once, other instances'
+        within EPOCH_CHECK_INTERVAL (milliseconds with push invalidation)."""
+        checked = tagging.check_tags(tags)
+        self.state.count_write()
+        versions = tagging.invalidate(self.last, checked)
+        self.state.tags.forget(checked)
+        if versions is None:
+            return False
+        self.state.tags.remember(tuple(versions.items()))
+        return True
+
+    def _invalidated(self, keys: list[str] | None) -> None:
+        """What an invalidation message names (None: everything) leaves every local tier."""
+        state = self.state
+        state.count_write()  # a read in progress promotes nothing it read before
+        if keys is None:
+            state.tags.clear()
+            for tier in self.local_tiers:
+                tier.clear()
+            return
+        for key in keys:
+            tag = tag_of(self.key_prefix, key)
+            if tag is not None:
+                state.tags.forget([tag])
+            elif key == self.epoch_key:
+                state.next_check = 0.0
+        for tier in self.local_tiers:
+            tier.stats.invalidations += len(keys)
+            tier.stats.dropped += tier._delete_many(keys)
+
+    def _before_read(self) -> None:
+        if self.tracker is not None:
+            self.tracker.sync(self._invalidated)
+        if clock.monotonic() >= self.state.next_check:
+            self._check_epoch()
+
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         value = self._lookup(key)[0]
@@ -191,9 +262,8 @@ class LayeredTier(Tier):
 
     def _lookup(self, key: str) -> tuple[Any, float | None]:
         """``(value or MISSING, expires_at)``: None for L1 hits, the source's for the others."""
-        if clock.monotonic() >= self.state.next_check:
-            self._check_epoch()
-        value = self.first.get(key, MISSING)
+        self._before_read()
+        value = self.state.tags.current(self.first.get(key, MISSING))
         if value is not MISSING:
             self.stats.hits += 1
             return value, None
@@ -208,9 +278,10 @@ class LayeredTier(Tier):
         return {key: value for key, (value, _) in self._get_entries(keys).items()}
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Any, float | None]]:
-        if clock.monotonic() >= self.state.next_check:
-            self._check_epoch()
+        self._before_read()
         found = self.first.get_entries(keys)
+        if any(type(value) is Tagged for value, _ in found.values()):
+            found = untagged(self.state.tags.keep_current(found))
         missing = [key for key in keys if key not in found]
         return self._read_below(found, missing) if missing else found
 
@@ -221,10 +292,17 @@ class LayeredTier(Tier):
         started = clock.time()
         writes = self.state.writes
         for index in range(1, len(self.tiers)):
-            entries = self.tiers[index].get_entries(missing)
+            tier = self.tiers[index]
+            entries = tier.get_entries(missing, keep_tags=True)
+            if entries and tier.tag_source is None:
+                entries = self.state.tags.keep_current(entries)
             if entries:
+                tagged = [v.versions for v, _ in entries.values() if type(v) is Tagged]
+                if tagged and self.state.writes == writes:  # just checked against the last
+                    for versions in tagged:
+                        self.state.tags.remember(versions)
                 self._promote(index, entries, started, writes)
-                found.update(entries)
+                found.update(untagged(entries) if tagged else entries)
                 missing = [key for key in missing if key not in entries]
             if not missing:
                 break
@@ -293,7 +371,7 @@ class LayeredTier(Tier):
             if value is not MISSING or not self.last.unreachable():
                 return default if value is MISSING else value
         for tier in self.local_tiers:
-            value = tier.get(fallback_key, MISSING)
+            value = self.state.tags.current(tier.get(fallback_key, MISSING))
             if value is not MISSING:
                 return value
         return default
@@ -309,8 +387,10 @@ class LayeredTier(Tier):
             if not copies:
                 return
 
-    def _has(self, key: str) -> bool | None:
-        if self.first.has(key):
+    def present(self, key: str) -> bool | None:
+        """An L1 copy that is still current, else what the last tier says (None: unreachable)."""
+        self._before_read()
+        if self.state.tags.keep_current(self.first.get_entries([key])):
             return True
         return self.last.present(key)
 
@@ -399,6 +479,7 @@ class LayeredTier(Tier):
 
     def _clear(self) -> bool:
         self.state.count_write()
+        self.state.tags.clear()
         cleared = all([tier.clear() for tier in reversed(self.tiers)])
         return self._bump_epoch() and cleared
 
@@ -407,16 +488,23 @@ class LayeredTier(Tier):
             tier.close()
 
     def warm(self) -> None:
-        """Warm every tier (connections, clients), and read the epoch once."""
+        """Warm every tier (connections, clients), open the tracking connection (push), and
+        read the epoch once."""
         for tier in self.tiers:
             tier.warm()
+        if self.tracker is not None:
+            self.tracker.sync(self._invalidated)
         self._check_epoch()
 
     def memoize(
-        self, ttl: float | None, *, make_key: Callable[[str], str] = str
+        self,
+        ttl: float | None,
+        *,
+        make_key: Callable[[str], str] = str,
+        tags: Sequence[str] | None = None,
     ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """Decorator caching a plain function's results, computed once at a time."""
-        return stampede.memoize(self, ttl, make_key=make_key)
+        return stampede.memoize(self, ttl, make_key=make_key, tags=tags)
 
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""

@@ -209,9 +209,6 @@ class MemcachedTier(NamespacedTier):
         results, _ = self._each_node(keys, fetch)
         return {key: entry for found in results for key, entry in found.items()}
 
-    def _has(self, key: str) -> bool:
-        return _hit(self._one(key, lambda wire: [line(b"mg", wire)])[0])
-
     def _ttl(self, key: str) -> float | None:
         return _meta_ttl(self._one(key, lambda wire: [line(b"mg", wire, b"t")])[0])
 

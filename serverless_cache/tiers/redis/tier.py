@@ -20,6 +20,7 @@ from serverless_cache.errors import ConfigurationError, install_hint
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
+from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
@@ -240,6 +241,8 @@ class RedisTier(NetworkTier):
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None, reads=[key])
         value = MISSING if payload is None else self._decode(key, payload)
+        if type(value) is Tagged:
+            value = self.untag(key, value)
         if value is MISSING:
             self.stats.misses += 1
             return default
@@ -264,9 +267,6 @@ class RedisTier(NetworkTier):
             if payload is not None and remaining_ms != -2:
                 result[key] = (payload, None if remaining_ms < 0 else now + remaining_ms / 1000)
         return result
-
-    def _has(self, key: str) -> bool:
-        return bool(self.client.reader().exists(key))
 
     def _ttl(self, key: str) -> float | None:
         remaining_ms: int = self.client.reader().pttl(key)
