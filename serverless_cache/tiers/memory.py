@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import pickle
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -30,10 +29,18 @@ from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.sizing import (
+    ENTRY_BYTES,
+    EXPIRY_BYTES,
+    MMAP_THRESHOLD,
+    entry_bytes,
+    object_bytes,
+    pin_mmap_threshold,
+)
 
 _IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
-#: Rough per-entry overhead (dict slot, tuple, key) counted against MAX_BYTES.
-ENTRY_OVERHEAD = 100
+#: The fixed cost of an entry besides its key, value and index slot (see tiers.sizing).
+ENTRY_OVERHEAD = ENTRY_BYTES + EXPIRY_BYTES
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,14 @@ class MemoryStore:
     def __init__(self) -> None:
         self.data: OrderedDict[str, _Entry] = OrderedDict()
         self.lock = threading.Lock()
+        #: The entries' own bytes; the index (hash table and nodes) is counted on top of it.
         self.total_bytes = 0
+        self.index_bytes = self.data.__sizeof__
+
+    @property
+    def held_bytes(self) -> int:
+        """What the store holds in memory: entries and index, as MAX_BYTES bounds it."""
+        return self.total_bytes + self.index_bytes()
 
     def lookup(self, key: str) -> _Entry | None:
         """The live entry for ``key``, marked most recently used; lock-free."""
@@ -110,9 +124,14 @@ class MemoryStore:
             self._cull(limits.cull_frequency)
         data[key] = entry
         self.total_bytes += entry.size
-        while self.total_bytes > limits.max_bytes:
+        index_bytes = self.index_bytes()
+        if index_bytes >= MMAP_THRESHOLD:
+            pin_mmap_threshold()
+        # The index never shrinks on a pop: evicting frees the entries, not the table.
+        while self.total_bytes + index_bytes > limits.max_bytes and len(data) > 1:
             _, evicted = data.popitem(last=False)
             self.total_bytes -= evicted.size
+            index_bytes = self.index_bytes()
         return True
 
     def _cull(self, frequency: int) -> None:
@@ -191,19 +210,21 @@ class MemoryTier(Tier):
 
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
+        """The stored value, the bytes it holds, and whether it is encoded."""
         if type(value) in _IMMUTABLE:
-            return value, sys.getsizeof(value) + ENTRY_OVERHEAD, False
+            return value, object_bytes(value), False
         if self._plain_pickle:
             payload = pickle.dumps(value, self._pickle_protocol)
         else:
             payload = self.codec.dumps(value)
-        return payload, len(payload) + ENTRY_OVERHEAD, True
+        return payload, object_bytes(payload), True
 
     @staticmethod
-    def _entry(encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
+    def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
-        value, size, is_encoded = encoded
+        value, value_bytes, is_encoded = encoded
         expires_at = math.inf if ttl is None else clock.time() + ttl
+        size = entry_bytes(key, value_bytes, ttl is not None)
         return tuple.__new__(_Entry, (value, expires_at, size, is_encoded))
 
     def _decode(self, key: str, raw: Any) -> Any:
@@ -249,7 +270,7 @@ class MemoryTier(Tier):
         store, limits = self.store, self.limits
         for key, item in encoded.items():
             with store.lock:
-                stored = store.put_locked(key, self._entry(item, ttl), limits)
+                stored = store.put_locked(key, self._entry(key, item, ttl), limits)
             if not stored:
                 failed.append(key)
                 self.log.warning("too-large", "%r is larger than MAX_BYTES; not cached", key)
@@ -260,7 +281,7 @@ class MemoryTier(Tier):
         with store.lock:
             if store.live(key) is not None:
                 return False
-            return store.put_locked(key, self._entry(encoded, ttl), self.limits)
+            return store.put_locked(key, self._entry(key, encoded, ttl), self.limits)
 
     def _delete_many(self, keys: Sequence[str]) -> int:
         present = 0
@@ -278,12 +299,13 @@ class MemoryTier(Tier):
             if entry is None:
                 if not create:
                     return None
-                entry = _Entry(0, math.inf, sys.getsizeof(0) + ENTRY_OVERHEAD, False)
+                entry = _Entry(0, math.inf, 0, False)
             value = self._decode(key, entry)
             if type(value) is not int:
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer")
             new_value = value + delta
-            size = sys.getsizeof(new_value) + ENTRY_OVERHEAD
+            expires = entry.expires_at != math.inf
+            size = entry_bytes(key, object_bytes(new_value), expires)
             store.put_locked(key, _Entry(new_value, entry.expires_at, size, False), self.limits)
             return new_value
 
@@ -294,7 +316,10 @@ class MemoryTier(Tier):
             if entry is None:
                 return False
             expires_at = math.inf if ttl is None else clock.time() + ttl
-            store.data[key] = entry._replace(expires_at=expires_at)
+            # The expiry float is counted only while there is one (see tiers.sizing).
+            grown = EXPIRY_BYTES * ((ttl is not None) - (entry.expires_at != math.inf))
+            store.data[key] = entry._replace(expires_at=expires_at, size=entry.size + grown)
+            store.total_bytes += grown
             return True
 
     def _clear(self) -> bool:
