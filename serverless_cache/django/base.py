@@ -17,10 +17,12 @@ from serverless_cache import stampede
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
+from serverless_cache.tiers.views import cached_view
 
 R = TypeVar("R")
 
 _MAX_KEY_LENGTH = 250
+_NO_OPTIONS: Mapping[str, Any] = {}
 
 
 class TierCache(BaseCache):
@@ -32,13 +34,18 @@ class TierCache(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.location = location
-        config = TierConfig(
-            location=location or "",
-            options=dict(params.get("OPTIONS") or {}),
-            key_prefix=self._clear_prefix(),
-        )
-        self._tier = build_tier(self.tier_kind, config)
+        self._options = params.get("OPTIONS") or _NO_OPTIONS
+        self._prefix = prefix = self._clear_prefix()
+        where = location if isinstance(location, str) else tuple(location or ())
+        # One view per configuration and process: Django builds a backend per async context.
+        self._tier = cached_view((self.tier_kind, where, prefix), self._options, self._build)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
+
+    def _build(self) -> Tier:
+        config = TierConfig(
+            location=self.location or "", options=dict(self._options), key_prefix=self._prefix
+        )
+        return build_tier(self.tier_kind, config)
 
     def _clear_prefix(self) -> str:
         """The start of every key of this cache, which a shared tier's clear() removes."""

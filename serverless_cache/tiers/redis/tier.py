@@ -9,14 +9,13 @@ idempotent calls only (see :mod:`serverless_cache.resilience`).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError, install_hint
+from serverless_cache.errors import ConfigurationError, install_hint, installed
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -187,7 +186,7 @@ class RedisTier(NetworkTier):
     @classmethod
     def from_config(cls, config: TierConfig) -> RedisTier:
         """OPTIONS: timeouts, CLUSTER, credentials, TLS, fail-open, codec and stampede."""
-        if importlib.util.find_spec("redis") is None:
+        if not installed("redis"):
             raise ConfigurationError(f"the Redis cache needs redis-py: {install_hint('redis')}")
         refuse_local_limits(config, "a Redis cache is bounded by its server (maxmemory)")
         urls = parse_locations(config.locations())
