@@ -65,7 +65,7 @@ def test_a_settings_dict_changed_in_place_gets_a_new_view() -> None:
     after = django_redis(options).tier
     assert after is not before
     assert after.settings.socket_timeout == 0.25  # type: ignore[attr-defined]
-    tiers = [{"TIER": "memory"}, {"TIER": "redis", "LOCATION": URL}]
+    tiers: list[dict[str, Any]] = [{"TIER": "memory"}, {"TIER": "redis", "LOCATION": URL}]
     layered_options: dict[str, Any] = {"TIERS": tiers}
     layered = LayeredCache("l", {"OPTIONS": layered_options}).tier
     assert LayeredCache("l", {"OPTIONS": layered_options}).tier is layered
