@@ -39,6 +39,8 @@ class TierCache(BaseCache):
         where = location if isinstance(location, str) else tuple(location or ())
         # One view per configuration and process: Django builds a backend per async context.
         self._tier = cached_view((self.tier_kind, where, prefix), self._options, self._build)
+        #: The tier's native asyncio calls, when it has them (Redis); else a worker thread.
+        self._aio: Any = getattr(self._tier, "aio", None)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
 
     def _build(self) -> Tier:
@@ -162,7 +164,8 @@ class TierCache(BaseCache):
         """Decorator caching a plain function's results, computed once at a time."""
         return stampede.memoize(self._tier, self._ttl(timeout), make_key=self.make_and_validate_key)
 
-    # -- async: direct calls for in-process tiers, a worker thread for network ones --------
+    # -- async: native calls where the tier has them (Redis), direct ones for in-process
+    # tiers, a worker thread for the other network tiers ---------------------------------
     async def _call(self, method: Callable[..., R], *args: Any) -> R:
         if self._tier.in_process:
             return method(*args)
@@ -171,40 +174,70 @@ class TierCache(BaseCache):
     async def aadd(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        return await self._call(self.add, key, value, timeout, version)
+        if self._aio is None:
+            return await self._call(self.add, key, value, timeout, version)
+        final = self.make_and_validate_key(key, version)
+        return bool(await self._aio.add(final, value, self._ttl(timeout)))
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        return await self._call(self.get, key, default, version)
+        if self._aio is None:
+            return await self._call(self.get, key, default, version)
+        return await self._aio.get(self.make_and_validate_key(key, version), default)
 
     async def aset(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
-        await self._call(self.set, key, value, timeout, version)
+        if self._aio is None:
+            return await self._call(self.set, key, value, timeout, version)
+        await self._aio.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        return await self._call(self.touch, key, timeout, version)
+        if self._aio is None:
+            return await self._call(self.touch, key, timeout, version)
+        final = self.make_and_validate_key(key, version)
+        return bool(await self._aio.touch(final, self._ttl(timeout)))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:
-        return await self._call(self.delete, key, version)
+        if self._aio is None:
+            return await self._call(self.delete, key, version)
+        return bool(await self._aio.delete(self.make_and_validate_key(key, version)))
 
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        return await self._call(self.get_many, list(keys), version)
+        if self._aio is None:
+            return await self._call(self.get_many, list(keys), version)
+        by_final = self._final_keys(keys, version)
+        found = await self._aio.get_many(list(by_final))
+        return {by_final[final]: value for final, value in found.items()}
 
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        return await self._call(self.has_key, key, version)
+        if self._aio is None:
+            return await self._call(self.has_key, key, version)
+        return bool(await self._aio.has(self.make_and_validate_key(key, version)))
 
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        return await self._call(self.incr, key, delta, version)
+        if self._aio is None:
+            return await self._call(self.incr, key, delta, version)
+        try:
+            return int(await self._aio.incr(self.make_and_validate_key(key, version), delta))
+        except KeyError:
+            raise ValueError(f"Key '{key}' not found") from None
 
     async def aset_many(
         self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
-        return await self._call(self.set_many, data, timeout, version)
+        if self._aio is None:
+            return await self._call(self.set_many, data, timeout, version)
+        by_final = self._final_keys(data, version)
+        items = {final: data[key] for final, key in by_final.items()}
+        failed = await self._aio.set_many(items, self._ttl(timeout))
+        return [by_final[final] for final in failed]
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        await self._call(self.delete_many, list(keys), version)
+        if self._aio is None:
+            return await self._call(self.delete_many, list(keys), version)
+        await self._aio.delete_many(list(self._final_keys(keys, version)))
 
     async def aclear(self) -> None:
         await self._call(self.clear)

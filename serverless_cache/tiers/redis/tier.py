@@ -22,6 +22,7 @@ from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
+from serverless_cache.tiers.redis.aio import AsyncRedisCalls
 from serverless_cache.tiers.redis.iam import region_of
 from serverless_cache.tiers.redis.lock import RedisLock
 from serverless_cache.tiers.redis.topology import RedisClient
@@ -146,6 +147,21 @@ def _is_integer(payload: Any) -> bool:
     return True
 
 
+def incr_error(key: str, delta: int, exc: Exception, stored: Any) -> Exception | None:
+    """What a refused INCRBY means for the caller (None: the store's own error); ``stored`` is
+    the key's payload, read only when Redis says "out of range"."""
+    message = str(exc)
+    if "overflow" in message:
+        return OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
+    if "out of range" in message and _is_integer(stored):
+        return OverflowError(
+            f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
+        )
+    if "not an integer" in message or "WRONGTYPE" in message:
+        return TypeError(f"cannot increment {key!r}: its value is not an integer")
+    return None
+
+
 def _millis(ttl: float | None) -> int | None:
     return None if ttl is None else max(1, round(ttl * 1000))
 
@@ -182,6 +198,8 @@ class RedisTier(NetworkTier):
         )
         self.settings = settings
         self.prefix = config.key_prefix
+        #: Native asyncio calls for the async adapters; None: they use a worker thread.
+        self.aio = None if settings.cluster_mode or settings.iam_auth else AsyncRedisCalls(self)
 
     @classmethod
     def from_config(cls, config: TierConfig) -> RedisTier:
@@ -338,17 +356,11 @@ class RedisTier(NetworkTier):
                 return int(client.incrby(key, delta))
             result = client.eval(INCR_EXISTING, 1, key, delta)
         except ResponseError as exc:
-            if "overflow" in str(exc):
-                raise OverflowError(
-                    f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
-                ) from None
-            if "out of range" in str(exc) and _is_integer(client.get(key)):
-                raise OverflowError(
-                    f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
-                ) from None
-            if "not an integer" in str(exc) or "WRONGTYPE" in str(exc):
-                raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
-            raise
+            stored = client.get(key) if "out of range" in str(exc) else None
+            error = incr_error(key, delta, exc, stored)
+            if error is None:
+                raise
+            raise error from None
         return None if result is None else int(result)
 
     def _touch(self, key: str, ttl: float | None) -> bool:
