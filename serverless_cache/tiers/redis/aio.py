@@ -41,10 +41,13 @@ DEFAULT_CONNECTIONS = min(32, (os.cpu_count() or 1) + 4)
 class LoopClients:
     """The ``redis.asyncio`` clients of one configuration on one event loop."""
 
-    def __init__(self, loop: Loop, primary: Any, replicas: list[Any]) -> None:
+    def __init__(self, loop: Loop, primary: Any, replicas: list[Any], limit: int) -> None:
         self.loop = loop
         self.primary = primary
         self.replicas = replicas
+        #: Calls in flight at most, so at most ``limit`` connections per client: a FIFO
+        #: semaphore wakes one waiter per release (redis-py's blocking pool wakes them all).
+        self.slots = asyncio.Semaphore(limit)
 
     def reader(self) -> Any:
         import random
@@ -101,21 +104,20 @@ class AsyncClients:
         return clients
 
     def _connect(self, loop: Loop) -> LoopClients:
-        from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.asyncio import ConnectionPool, Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        settings = self.sync_client.settings
+        limit = self.sync_client.settings.max_connections or DEFAULT_CONNECTIONS
 
         def client(url: str) -> Redis:
             kwargs = self.sync_client._common_kwargs(url)
             kwargs["retry"] = Retry(NoBackoff(), 0)  # retries are the guard's decision
-            kwargs["max_connections"] = settings.max_connections or DEFAULT_CONNECTIONS
-            kwargs["timeout"] = settings.socket_timeout  # the wait for a free connection
-            return Redis(connection_pool=BlockingConnectionPool.from_url(url, **kwargs))
+            kwargs["max_connections"] = limit
+            return Redis(connection_pool=ConnectionPool.from_url(url, **kwargs))
 
         urls = self.sync_client.urls
-        return LoopClients(loop, client(urls[0]), [client(url) for url in urls[1:]])
+        return LoopClients(loop, client(urls[0]), [client(url) for url in urls[1:]], limit)
 
     def _close_at_shutdown(self, loop: Loop, clients: LoopClients) -> None:
         closer = self._closer(loop, clients)
@@ -188,7 +190,9 @@ class AsyncRedisCalls:
     async def _run(
         self, operation: str, fn: Callable[[], Awaitable[T]], fallback: T, *, retry: Any = SAME
     ) -> T:
-        return await guarded(self.tier._shared.guard, operation, fn, fallback, retry=retry)
+        # Waiting for a free connection is queueing, not a store failure: outside the guard.
+        async with self.clients().slots:
+            return await guarded(self.tier._shared.guard, operation, fn, fallback, retry=retry)
 
     # -- reads -----------------------------------------------------------------------------
     async def get(self, key: str, default: Any = None) -> Any:
