@@ -63,7 +63,10 @@ class ThreadHop:
     async def aget_many(self, keys: list[str]) -> dict[str, Any]:
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(self.cache.get_many, thread_sensitive=False)(keys)
+        found: dict[str, Any] = await sync_to_async(self.cache.get_many, thread_sensitive=False)(
+            keys
+        )
+        return found
 
     async def aset(self, key: str, value: Any, timeout: int) -> None:
         from asgiref.sync import sync_to_async
