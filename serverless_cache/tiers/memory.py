@@ -27,7 +27,7 @@ from serverless_cache import clock, registry
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
-from serverless_cache.tiers.base import MISSING, Tier
+from serverless_cache.tiers.base import FOREVER, MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.sizing import (
     ENTRY_BYTES,
@@ -36,6 +36,7 @@ from serverless_cache.tiers.sizing import (
     entry_bytes,
     object_bytes,
     pin_mmap_threshold,
+    stored_bytes,
 )
 
 _IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
@@ -346,3 +347,38 @@ class MemoryTier(Tier):
             return default
         self.stats.hits += 1
         return value
+
+    def set(self, key: str, value: Any, ttl: float | None) -> bool:
+        if self.stampede.stale_ttl > 0:
+            return super().set(key, value, ttl)  # stale copies: the base's rules
+        if ttl is None:
+            expires_at = math.inf
+        elif type(ttl) is float and 0.0 < ttl < FOREVER:  # NaN fails both comparisons
+            expires_at = clock.time() + ttl
+        else:  # the base checks, clamps, or removes
+            return super().set(key, value, ttl)
+        if type(value) in _IMMUTABLE:
+            stored, encoded = value, False
+        elif self._plain_pickle:
+            stored, encoded = pickle.dumps(value, self._pickle_protocol), True
+        else:
+            stored, encoded = self.codec.dumps(value), True
+        size = stored_bytes(key, stored, ttl is not None)
+        entry = tuple.__new__(_Entry, (stored, expires_at, size, encoded))
+        store = self.store
+        with store.lock:
+            done = store.put_locked(key, entry, self.limits)
+        if done:
+            self.stats.sets += 1
+        else:
+            self.log.warning("too-large", "%r is larger than MAX_BYTES; not cached", key)
+        return done
+
+    def delete(self, key: str) -> bool:
+        if self.stampede.stale_ttl > 0:
+            return super().delete(key)
+        self.stats.deletes += 1
+        store = self.store
+        with store.lock:
+            entry = store.remove_locked(key)
+        return entry is not None and entry.expires_at > clock.time()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from sys import getsizeof
 from typing import Any, Final
 
 #: pymalloc serves requests up to this size in 16-byte steps; larger ones go to malloc.
@@ -42,12 +43,25 @@ EXPIRY_BYTES: Final = allocated(sys.getsizeof(1.5))
 
 def object_bytes(value: Any) -> int:
     """What ``value`` itself holds in memory (bytes, str, int...: flat objects)."""
-    return allocated(sys.getsizeof(value))
+    size = sys.getsizeof(value)
+    return (size + 15) & -16 if size <= _SMALL_REQUEST else allocated(size)
+
+
+def stored_bytes(key: str, value: Any, expires: bool) -> int:
+    """The whole cost of one entry holding the flat object ``value`` (the hot path's)."""
+    key_size, value_size = getsizeof(key), getsizeof(value)
+    if key_size <= _SMALL_REQUEST and value_size <= _SMALL_REQUEST:
+        total = ((key_size + 15) & -16) + ((value_size + 15) & -16)
+    else:
+        total = allocated(key_size) + allocated(value_size)
+    return total + ENTRY_BYTES + EXPIRY_BYTES * expires
 
 
 def entry_bytes(key: str, value_bytes: int, expires: bool) -> int:
     """The whole cost of one entry whose stored value holds ``value_bytes``."""
-    return allocated(sys.getsizeof(key)) + value_bytes + ENTRY_BYTES + EXPIRY_BYTES * expires
+    size = sys.getsizeof(key)
+    key_bytes = (size + 15) & -16 if size <= _SMALL_REQUEST else allocated(size)
+    return key_bytes + value_bytes + ENTRY_BYTES + EXPIRY_BYTES * expires
 
 
 _pinned = False
