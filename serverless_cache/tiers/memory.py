@@ -382,3 +382,26 @@ class MemoryTier(Tier):
         with store.lock:
             entry = store.remove_locked(key)
         return entry is not None and entry.expires_at > clock.time()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        store = self.store
+        data, now = store.data, clock.time()
+        found: dict[str, Any] = {}
+        unique = dict.fromkeys(keys)
+        for key in unique:
+            entry = data.get(key)
+            if entry is None:
+                continue
+            if entry.expires_at <= now:
+                store.remove(key, entry)
+                continue
+            try:
+                data.move_to_end(key)
+            except KeyError:  # removed by another thread since the get
+                pass
+            value = self._decode(key, entry) if entry.encoded else entry.value
+            if value is not MISSING:
+                found[key] = value
+        self.stats.hits += len(found)
+        self.stats.misses += len(unique) - len(found)
+        return found
