@@ -4,7 +4,7 @@
 Contenders: ``ours`` (serverless_cache's RedisCache, native asyncio), ``ours-thread-hop``
 (the same backend called through ``sync_to_async`` per call, as its async API did before),
 ``django`` (Django's RedisCache), ``django-redis``, and ``bare`` (``redis.asyncio`` called
-directly, pickling as a backend would): the floor.
+directly with a blocking pool of 100 connections, pickling as a backend would): the floor.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ class BareRedis:
         if self.client is None:
             import redis.asyncio
 
-            self.client = redis.asyncio.Redis.from_url(self.url)
+            # Waits for a free connection beyond 100 (redis-py's default pool refuses).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=100, timeout=None
+            )
+            self.client = redis.asyncio.Redis(connection_pool=pool)
         return self.client
 
     async def aget(self, key: str) -> Any:
