@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from benchmarks.harness import compare
+from benchmarks.memory_backends import django_caches
 
 URL = "redis://127.0.0.1:6390/0"
 TIERS = [{"TIER": "memory", "CAP": 10}, {"TIER": "redis", "LOCATION": URL}]
@@ -46,12 +47,7 @@ print(json.dumps([elapsed * 1000, len(ours), "redis" in sys.modules]))
 
 
 def construction() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure()
-        django.setup()
+    django_caches()  # the settings the other benchmarks of this run expect
     from django.core.cache.backends.locmem import LocMemCache
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
     from django_redis.cache import RedisCache as DjangoRedis
