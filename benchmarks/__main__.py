@@ -13,7 +13,7 @@ def main(argv: list[str]) -> None:
     names = argv or sorted(
         info.name
         for info in pkgutil.iter_modules(benchmarks.__path__)
-        if info.name not in {"harness", "servers", "__main__"}  # helpers, not benchmarks
+        if info.name not in {"harness", "servers", "asgi_app", "__main__"}  # helpers
     )
     for name in names:
         print(f"\n=== benchmarks.{name} ===")

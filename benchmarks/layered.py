@@ -60,11 +60,38 @@ def run(url: str) -> None:
         rounds=9,
         calls=500,
     )
+    writes = compare(
+        "set (dict value) vs the bare Redis tier",
+        {
+            "RedisTier.set": lambda: bare_redis.set("w", VALUE, 300),
+            "LayeredTier.set": lambda: layered.set("w", VALUE, 300),
+        },
+        "RedisTier.set",
+        rounds=9,
+        calls=500,
+    )
+    keys = [f"many-{i}" for i in range(1_000)]
+    bare_memory.set_many(dict.fromkeys(keys, VALUE), None)
+    layered.set_many(dict.fromkeys(keys, VALUE), None)
+    assert len(layered.get_many(keys)) == len(keys)
+    many = compare(
+        "get_many of 1,000 keys all in L1 vs the bare execution-context tier",
+        {
+            "MemoryTier.get_many": lambda: bare_memory.get_many(keys),
+            "LayeredTier.get_many (all in L1)": lambda: layered.get_many(keys),
+        },
+        "MemoryTier.get_many",
+        rounds=9,
+        calls=20,
+    )
     print(
         "\nratios (layered / bare, lower is better): "
         f"L1 hit {hit['LayeredTier.get (L1 hit)'] / hit['MemoryTier.get']:.2f}, "
         f"L1 miss + Redis hit "
-        f"{miss['LayeredTier.get (L1 miss, Redis hit)'] / miss['RedisTier.get']:.2f}"
+        f"{miss['LayeredTier.get (L1 miss, Redis hit)'] / miss['RedisTier.get']:.2f}, "
+        f"set {writes['LayeredTier.set'] / writes['RedisTier.set']:.2f}, "
+        f"get_many(1000) from L1 "
+        f"{many['LayeredTier.get_many (all in L1)'] / many['MemoryTier.get_many']:.2f}"
     )
 
 

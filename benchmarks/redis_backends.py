@@ -73,7 +73,9 @@ def reads(client: Any) -> int:
     return int(client.info("stats")["total_reads_processed"])
 
 
-def measure(title: str, contenders: Contenders, observer: Any) -> dict[str, tuple[float, float]]:
+def measure(
+    title: str, contenders: Contenders, observer: Any, calls: int = CALLS
+) -> dict[str, tuple[float, float]]:
     """Median microseconds per call and round trips per call, contenders interleaved."""
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     trips: dict[str, float] = {}
@@ -89,9 +91,9 @@ def measure(title: str, contenders: Contenders, observer: Any) -> dict[str, tupl
     for _ in range(ROUNDS):
         for name, fn in contenders.items():
             start = time.perf_counter_ns()
-            for _ in range(CALLS):
+            for _ in range(calls):
                 fn()
-            samples[name].append((time.perf_counter_ns() - start) / CALLS / 1000)
+            samples[name].append((time.perf_counter_ns() - start) / calls / 1000)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     bare = medians["bare redis-py"]
     print(f"\n{title}")
@@ -154,6 +156,21 @@ def run(url: str, port: int, bare: Any) -> None:
             **each(lambda c: c.get_many(*keys) if _is_cachelib(c) else c.get_many(keys)),
         },
         bare,
+    )
+    many = [f"many-{i}" for i in range(1_000)]
+    bare.mset({f"bare:{key}": payload for key in many})
+    for cache in backends.values():
+        cache.set_many(dict.fromkeys(many, record), timeout=300)
+    bare_many = [f"bare:{key}" for key in many]
+    results["get_many(1000)"] = measure(
+        "get_many, 1,000 hits",
+        {
+            "bare redis-py": lambda: bare.mget(bare_many),
+            "bare redis-py + pickle.loads": lambda: [pickle.loads(v) for v in bare.mget(bare_many)],
+            **each(lambda c: c.get_many(*many) if _is_cachelib(c) else c.get_many(many)),
+        },
+        bare,
+        calls=10,
     )
     results["set_many(50)"] = measure(
         "set_many, 50 items with a timeout",

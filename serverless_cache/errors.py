@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import sys
+
 #: The name to ``pip install``; the import package is ``serverless_cache`` (PyPI's
 #: ``serverless-cache`` is an unrelated project with the same top-level module).
 DISTRIBUTION = "lambda-tiered-cache"
@@ -10,6 +14,13 @@ DISTRIBUTION = "lambda-tiered-cache"
 def install_hint(extra: str) -> str:
     """The command that installs an optional dependency group, for error messages."""
     return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
+@functools.cache
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it; asked once per process
+    (``find_spec`` reads the file system on every call)."""
+    return module in sys.modules or importlib.util.find_spec(module) is not None
 
 
 class ServerlessCacheError(Exception):

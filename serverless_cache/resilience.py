@@ -176,15 +176,9 @@ class Guard:
         refused), before the fallback is returned or the error raised.
         """
         if not self.breaker.allow():
-            self.stats.errors += 1
             if on_failure is not None:
                 on_failure()
-            if self.settings.fail_open:
-                return fallback
-            raise CacheUnavailableError(
-                f"{self.name}: not called after {self.breaker.failures} consecutive failures; "
-                f"the circuit breaker retries within {self.settings.breaker_cooldown:g}s"
-            )
+            return self.refused(fallback)
         attempt: Callable[[], T] = fn
         retried = False
         while True:
@@ -193,9 +187,7 @@ class Guard:
                 result = attempt()
             except BaseException as exc:
                 self.stats.observe(clock.monotonic() - started)
-                fault = self.classify(exc)
-                if fault is None and isinstance(exc, CacheUnavailableError):
-                    fault = Fault.FAILED  # a tier's own verdict (a retry that cannot decide)
+                fault = self.fault_of(exc)
                 if fault is None:  # the caller's error (KeyError, TypeError): the store answered
                     self.breaker.record_success()
                     raise
@@ -208,6 +200,23 @@ class Guard:
             self.stats.observe(clock.monotonic() - started)
             self.breaker.record_success()
             return result
+
+    def refused(self, fallback: T) -> T:
+        """What a call the open breaker does not let through returns (or raises)."""
+        self.stats.errors += 1
+        if self.settings.fail_open:
+            return fallback
+        raise CacheUnavailableError(
+            f"{self.name}: not called after {self.breaker.failures} consecutive failures; "
+            f"the circuit breaker retries within {self.settings.breaker_cooldown:g}s"
+        )
+
+    def fault_of(self, exc: BaseException) -> Fault | None:
+        """The store's verdict on ``exc``; None when it is the caller's error."""
+        fault = self.classify(exc)
+        if fault is None and isinstance(exc, CacheUnavailableError):
+            return Fault.FAILED  # a tier's own verdict (a retry that cannot decide)
+        return fault
 
     def _failed(self, operation: str, exc: BaseException, fault: Fault, fallback: T) -> T:
         if fault is Fault.ANSWERED:
@@ -296,10 +305,15 @@ class SharedClient(Generic[C]):
         on_failure: Callable[[], None] | None = None,
     ) -> T:
         """``fn()`` under this view's guard (see :meth:`Guard.call`)."""
+        return self.guard.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
+
+    @property
+    def guard(self) -> Guard:
+        """This view's guard, on the breaker of the current shared client."""
         guard = self._guard
         if guard is None or self._generation != registry.generation:
             breaker = self.client.breaker  # first: a fresh client drops the old guard
             guard = self._guard = Guard(
                 self.name, self.settings, breaker, self.stats, self.classify
             )
-        return guard.call(operation, fn, fallback, retry=retry, on_failure=on_failure)
+        return guard

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 from serverless_cache.django.base import TierCache
-from serverless_cache.tiers.redis.urls import glob_escape
 
 if TYPE_CHECKING:
     from serverless_cache.tiers.layered import LayeredTier
@@ -76,6 +75,8 @@ class RedisCache(TierCache):
 
     def _glob(self, pattern: str, version: int | None) -> tuple[str, str]:
         """The key head Django adds and the SCAN pattern for ``pattern`` under it."""
+        from serverless_cache.tiers.redis.urls import glob_escape
+
         head = self.make_key("", version)
         if self.make_key(pattern, version) == head + pattern:
             return head, glob_escape(head) + pattern

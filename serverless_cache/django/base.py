@@ -14,15 +14,17 @@ from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache import stampede
-from serverless_cache.http import edge_tags
 from serverless_cache.options import pop_option
+from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
+from serverless_cache.tiers.views import cached_view
 
 R = TypeVar("R")
 
 _MAX_KEY_LENGTH = 250
+_NO_OPTIONS: Mapping[str, Any] = {}
 
 
 class TierCache(BaseCache):
@@ -34,15 +36,23 @@ class TierCache(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self.location = location
-        options = dict(params.get("OPTIONS") or {})
+        self._options = params.get("OPTIONS") or _NO_OPTIONS
         #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
         #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
-        self.edge_distribution_id: str | None = pop_option(options, "edge_distribution_id")
-        config = TierConfig(
-            location=location or "", options=options, key_prefix=self._clear_prefix()
+        self.edge_distribution_id: str | None = pop_option(
+            dict(self._options), "edge_distribution_id"
         )
-        self._tier = build_tier(self.tier_kind, config)
+        self._prefix = prefix = self._clear_prefix()
+        where = location if isinstance(location, str) else tuple(location or ())
+        # One view per configuration and process: Django builds a backend per async context.
+        self._tier = cached_view((self.tier_kind, where, prefix), self._options, self._build)
         self._default_ttl = None if self.default_timeout is None else float(self.default_timeout)
+
+    def _build(self) -> Tier:
+        options = dict(self._options)
+        pop_option(options, "edge_distribution_id")
+        config = TierConfig(location=self.location or "", options=options, key_prefix=self._prefix)
+        return build_tier(self.tier_kind, config)
 
     def _clear_prefix(self) -> str:
         """The start of every key of this cache, which a shared tier's clear() removes."""
@@ -178,6 +188,8 @@ class TierCache(BaseCache):
         """Make every entry written with any of ``tags`` a miss, on every instance (see
         :mod:`serverless_cache.tags`), and with EDGE_DISTRIBUTION_ID purge the paths
         ``edge_cache(tags=...)`` recorded; False when the store or CloudFront did not take it."""
+        from serverless_cache.http import edge_tags  # the edge code loads only when used
+
         return edge_tags.invalidate_tags(self._tier, tags, self.edge_distribution_id)
 
     def memoize(
@@ -188,11 +200,21 @@ class TierCache(BaseCache):
             self._tier, self._ttl(timeout), make_key=self.make_and_validate_key, tags=tags
         )
 
-    # -- async: direct calls for in-process tiers, a worker thread for network ones --------
+    # -- async: native calls where the tier has them (Redis), direct ones for in-process
+    # tiers, a worker thread for the other network tiers ---------------------------------
     async def _call(self, method: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         if self._tier.in_process:
             return method(*args, **kwargs)
         return await sync_to_async(method, thread_sensitive=False)(*args, **kwargs)
+
+    def _native(self) -> Any:
+        """The tier's asyncio calls (Redis) while they apply the same rules as the sync
+        path: not with fallback copies (STALE_TTL, FAIL_SAFE_MAX_AGE), nor while dropped
+        writes wait to be undone (recovery); tagged calls and values take the sync path."""
+        aio = getattr(self._tier, "aio", None)
+        if aio is None or self._tier.stampede.fallback_life > 0 or aio.tier.journal.pending:
+            return None
+        return aio
 
     async def aadd(
         self,
@@ -203,10 +225,20 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> bool:
-        return await self._call(self.add, key, value, timeout, version, tags=tags)
+        aio = self._native()
+        if aio is None or tags:
+            return await self._call(self.add, key, value, timeout, version, tags=tags)
+        final = self.make_and_validate_key(key, version)
+        return bool(await aio.add(final, value, self._ttl(timeout)))
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        return await self._call(self.get, key, default, version)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.get, key, default, version)
+        value = await aio.get(self.make_and_validate_key(key, version), default)
+        if type(value) is Tagged:  # its versions are checked on the sync path
+            return await self._call(self.get, key, default, version)
+        return value
 
     async def aset(
         self,
@@ -217,24 +249,54 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> None:
-        await self._call(self.set, key, value, timeout, version, tags=tags)
+        aio = self._native()
+        if aio is None or tags:
+            return await self._call(self.set, key, value, timeout, version, tags=tags)
+        await aio.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        return await self._call(self.touch, key, timeout, version)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.touch, key, timeout, version)
+        final = self.make_and_validate_key(key, version)
+        return bool(await aio.touch(final, self._ttl(timeout)))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:
-        return await self._call(self.delete, key, version)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.delete, key, version)
+        return bool(await aio.delete(self.make_and_validate_key(key, version)))
 
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        return await self._call(self.get_many, list(keys), version)
+        keys = list(keys)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.get_many, keys, version)
+        by_final = self._final_keys(keys, version)
+        found = await aio.get_many(list(by_final))
+        if any(type(value) is Tagged for value in found.values()):
+            return await self._call(self.get_many, keys, version)
+        return {by_final[final]: value for final, value in found.items()}
 
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        return await self._call(self.has_key, key, version)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.has_key, key, version)
+        value = await aio.get(self.make_and_validate_key(key, version), MISSING)
+        if type(value) is Tagged:  # a read, as has_key is: its tags are checked in sync
+            return await self._call(self.has_key, key, version)
+        return value is not MISSING
 
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        return await self._call(self.incr, key, delta, version)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.incr, key, delta, version)
+        try:
+            return int(await aio.incr(self.make_and_validate_key(key, version), delta))
+        except KeyError:
+            raise ValueError(f"Key '{key}' not found") from None
 
     async def aset_many(
         self,
@@ -244,10 +306,20 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> list[Any]:
-        return await self._call(self.set_many, data, timeout, version, tags=tags)
+        aio = self._native()
+        if aio is None or tags:
+            return await self._call(self.set_many, data, timeout, version, tags=tags)
+        by_final = self._final_keys(data, version)
+        items = {final: data[key] for final, key in by_final.items()}
+        failed = await aio.set_many(items, self._ttl(timeout))
+        return [by_final[final] for final in failed]
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        await self._call(self.delete_many, list(keys), version)
+        keys = list(keys)
+        aio = self._native()
+        if aio is None:
+            return await self._call(self.delete_many, keys, version)
+        await aio.delete_many(list(self._final_keys(keys, version)))
 
     async def aclear(self) -> None:
         await self._call(self.clear)

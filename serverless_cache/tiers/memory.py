@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import pickle
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -25,16 +24,26 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from serverless_cache import clock, registry
+from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
-from serverless_cache.tiers.base import MISSING, Tier
+from serverless_cache.tiers.base import FOREVER, MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.sizing import (
+    ENTRY_BYTES,
+    EXPIRY_BYTES,
+    MMAP_THRESHOLD,
+    entry_bytes,
+    object_bytes,
+    pin_mmap_threshold,
+    stored_bytes,
+)
 
 _IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
-#: Rough per-entry overhead (dict slot, tuple, key) counted against MAX_BYTES.
-ENTRY_OVERHEAD = 100
+#: The fixed cost of an entry besides its key, value and index slot (see tiers.sizing).
+ENTRY_OVERHEAD = ENTRY_BYTES + EXPIRY_BYTES
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,14 @@ class MemoryStore:
     def __init__(self) -> None:
         self.data: OrderedDict[str, _Entry] = OrderedDict()
         self.lock = threading.Lock()
+        #: The entries' own bytes; the index (hash table and nodes) is counted on top of it.
         self.total_bytes = 0
+        self.index_bytes = self.data.__sizeof__
+
+    @property
+    def held_bytes(self) -> int:
+        """What the store holds in memory: entries and index, as MAX_BYTES bounds it."""
+        return self.total_bytes + self.index_bytes()
 
     def lookup(self, key: str) -> _Entry | None:
         """The live entry for ``key``, marked most recently used; lock-free."""
@@ -111,9 +127,14 @@ class MemoryStore:
             self._cull(limits.cull_frequency)
         data[key] = entry
         self.total_bytes += entry.size
-        while self.total_bytes > limits.max_bytes:
+        index_bytes = self.index_bytes()
+        if index_bytes >= MMAP_THRESHOLD:
+            pin_mmap_threshold()
+        # The index never shrinks on a pop: evicting frees the entries, not the table.
+        while self.total_bytes + index_bytes > limits.max_bytes and len(data) > 1:
             _, evicted = data.popitem(last=False)
             self.total_bytes -= evicted.size
+            index_bytes = self.index_bytes()
         return True
 
     def _cull(self, frequency: int) -> None:
@@ -192,19 +213,21 @@ class MemoryTier(Tier):
 
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
+        """The stored value, the bytes it holds, and whether it is encoded."""
         if type(value) in _IMMUTABLE:
-            return value, sys.getsizeof(value) + ENTRY_OVERHEAD, False
+            return value, object_bytes(value), False
         if self._plain_pickle:
             payload = pickle.dumps(value, self._pickle_protocol)
         else:
             payload = self.codec.dumps(value)
-        return payload, len(payload) + ENTRY_OVERHEAD, True
+        return payload, object_bytes(payload), True
 
     @staticmethod
-    def _entry(encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
+    def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
-        value, size, is_encoded = encoded
+        value, value_bytes, is_encoded = encoded
         expires_at = math.inf if ttl is None else clock.time() + ttl
+        size = entry_bytes(key, value_bytes, ttl is not None)
         return tuple.__new__(_Entry, (value, expires_at, size, is_encoded))
 
     def _decode(self, key: str, raw: Any) -> Any:
@@ -247,7 +270,7 @@ class MemoryTier(Tier):
         store, limits = self.store, self.limits
         for key, item in encoded.items():
             with store.lock:
-                stored = store.put_locked(key, self._entry(item, ttl), limits)
+                stored = store.put_locked(key, self._entry(key, item, ttl), limits)
             if not stored:
                 failed.append(key)
                 self.log.warning("too-large", "%r is larger than MAX_BYTES; not cached", key)
@@ -258,7 +281,7 @@ class MemoryTier(Tier):
         with store.lock:
             if store.live(key) is not None:
                 return False
-            return store.put_locked(key, self._entry(encoded, ttl), self.limits)
+            return store.put_locked(key, self._entry(key, encoded, ttl), self.limits)
 
     def _delete_many(self, keys: Sequence[str]) -> int:
         present = 0
@@ -276,12 +299,13 @@ class MemoryTier(Tier):
             if entry is None:
                 if not create:
                     return None
-                entry = _Entry(0, math.inf, sys.getsizeof(0) + ENTRY_OVERHEAD, False)
+                entry = _Entry(0, math.inf, 0, False)
             value = self._decode(key, entry)
             if type(value) is not int:
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer")
             new_value = value + delta
-            size = sys.getsizeof(new_value) + ENTRY_OVERHEAD
+            expires = entry.expires_at != math.inf
+            size = entry_bytes(key, object_bytes(new_value), expires)
             store.put_locked(key, _Entry(new_value, entry.expires_at, size, False), self.limits)
             return new_value
 
@@ -292,7 +316,10 @@ class MemoryTier(Tier):
             if entry is None:
                 return False
             expires_at = math.inf if ttl is None else clock.time() + ttl
-            store.data[key] = entry._replace(expires_at=expires_at)
+            # The expiry float is counted only while there is one (see tiers.sizing).
+            grown = EXPIRY_BYTES * ((ttl is not None) - (entry.expires_at != math.inf))
+            store.data[key] = entry._replace(expires_at=expires_at, size=entry.size + grown)
+            store.total_bytes += grown
             return True
 
     def _clear(self) -> bool:
@@ -321,3 +348,65 @@ class MemoryTier(Tier):
             return default
         self.stats.hits += 1
         return value
+
+    def set(
+        self, key: str, value: Any, ttl: float | None, *, tags: Sequence[str] | None = None
+    ) -> bool:
+        if tags or self.stampede.fallback_life > 0:
+            return super().set(key, value, ttl, tags=tags)  # tags, fallback copies: the base's
+        if ttl is None:
+            expires_at = math.inf
+        elif type(ttl) is float and 0.0 < ttl < FOREVER:  # NaN fails both comparisons
+            expires_at = clock.time() + ttl
+        else:  # the base checks, clamps, or removes
+            return super().set(key, value, ttl)
+        if type(value) in _IMMUTABLE:
+            stored, encoded = value, False
+        elif self._plain_pickle:
+            stored, encoded = pickle.dumps(value, self._pickle_protocol), True
+        else:
+            stored, encoded = self.codec.dumps(value), True
+        size = stored_bytes(key, stored, ttl is not None)
+        entry = tuple.__new__(_Entry, (stored, expires_at, size, encoded))
+        store = self.store
+        with store.lock:
+            done = store.put_locked(key, entry, self.limits)
+        if done:
+            self.stats.sets += 1
+        else:
+            self.log.warning("too-large", "%r is larger than MAX_BYTES; not cached", key)
+        return done
+
+    def delete(self, key: str) -> bool:
+        if self.stampede.fallback_life > 0:
+            return super().delete(key)
+        self.stats.deletes += 1
+        store = self.store
+        with store.lock:
+            entry = store.remove_locked(key)
+        return entry is not None and entry.expires_at > clock.time()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        store = self.store
+        data, now = store.data, clock.time()
+        found: dict[str, Any] = {}
+        unique = dict.fromkeys(keys)
+        for key in unique:
+            entry = data.get(key)
+            if entry is None:
+                continue
+            if entry.expires_at <= now:
+                store.remove(key, entry)
+                continue
+            try:
+                data.move_to_end(key)
+            except KeyError:  # removed by another thread since the get
+                pass
+            value = self._decode(key, entry) if entry.encoded else entry.value
+            if value is not MISSING:
+                found[key] = value
+        if self.tag_source is not None and any(type(v) is Tagged for v in found.values()):
+            found = tagging.resolve(self.tag_source, found, self)
+        self.stats.hits += len(found)
+        self.stats.misses += len(unique) - len(found)
+        return found

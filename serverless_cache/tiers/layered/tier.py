@@ -274,6 +274,24 @@ class LayeredTier(Tier):
         self.stats.misses += 1
         return MISSING, None
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        """As Tier.get_many; the keys L1 has are served without their expiry (not needed)."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        self._before_read()
+        found = self.first.get_many(unique)
+        if any(type(value) is Tagged for value in found.values()):
+            held = self.state.tags.keep_current({k: (v, None) for k, v in found.items()})
+            found = {key: value for key, (value, _) in untagged(held).items()}
+        if len(found) < len(unique):
+            below = self._read_below({}, [key for key in unique if key not in found])
+            for key, (value, _) in below.items():
+                found[key] = value
+        self.stats.hits += len(found)
+        self.stats.misses += len(unique) - len(found)
+        return found
+
     def _get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         return {key: value for key, (value, _) in self._get_entries(keys).items()}
 

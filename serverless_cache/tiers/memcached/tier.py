@@ -20,7 +20,6 @@ key drawing the same token, one of them losing its reply, could make the retry w
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from serverless_cache.errors import (
     ConfigurationError,
     ValueTooLargeError,
     install_hint,
+    installed,
 )
 from serverless_cache.options import require_int, require_number
 from serverless_cache.resilience import ResilienceSettings
@@ -126,7 +126,7 @@ class MemcachedTier(NamespacedTier):
     @classmethod
     def from_config(cls, config: TierConfig) -> MemcachedTier:
         """OPTIONS: timeouts, AUTO_DISCOVERY, MAX_VALUE_BYTES, fail-open, codec, stampede."""
-        if importlib.util.find_spec("pymemcache") is None:
+        if not installed("pymemcache"):
             raise ConfigurationError(
                 f"the Memcached cache needs pymemcache: {install_hint('memcached')}"
             )

@@ -9,14 +9,13 @@ idempotent calls only (see :mod:`serverless_cache.resilience`).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError, install_hint
+from serverless_cache.errors import ConfigurationError, install_hint, installed
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -24,6 +23,7 @@ from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
+from serverless_cache.tiers.redis.aio import AsyncRedisCalls
 from serverless_cache.tiers.redis.iam import region_of
 from serverless_cache.tiers.redis.lock import RedisLock
 from serverless_cache.tiers.redis.topology import RedisClient
@@ -50,6 +50,8 @@ ADD_WITH_TOKEN: Final = (
     "if ok then redis.call('SET', KEYS[2], ARGV[2], 'PX', 30000) return 1 end return 0"
 )
 TOKEN_SUFFIX: Final = "\x1fadd-token"
+#: GET and PTTL of one key in one command (a missing value is Lua's false: None here).
+GET_WITH_PTTL: Final = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,21 @@ def _is_integer(payload: Any) -> bool:
     return True
 
 
+def incr_error(key: str, delta: int, exc: Exception, stored: Any) -> Exception | None:
+    """What a refused INCRBY means for the caller (None: the store's own error); ``stored`` is
+    the key's payload, read only when Redis says "out of range"."""
+    message = str(exc)
+    if "overflow" in message:
+        return OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
+    if "out of range" in message and _is_integer(stored):
+        return OverflowError(
+            f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
+        )
+    if "not an integer" in message or "WRONGTYPE" in message:
+        return TypeError(f"cannot increment {key!r}: its value is not an integer")
+    return None
+
+
 def _millis(ttl: float | None) -> int | None:
     return None if ttl is None else max(1, round(ttl * 1000))
 
@@ -184,11 +201,13 @@ class RedisTier(NetworkTier):
         )
         self.settings = settings
         self.prefix = config.key_prefix
+        #: Native asyncio calls for the async adapters; None: they use a worker thread.
+        self.aio = None if settings.cluster_mode or settings.iam_auth else AsyncRedisCalls(self)
 
     @classmethod
     def from_config(cls, config: TierConfig) -> RedisTier:
         """OPTIONS: timeouts, CLUSTER, credentials, TLS, fail-open, codec and stampede."""
-        if importlib.util.find_spec("redis") is None:
+        if not installed("redis"):
             raise ConfigurationError(f"the Redis cache needs redis-py: {install_hint('redis')}")
         refuse_local_limits(config, "a Redis cache is bounded by its server (maxmemory)")
         urls = parse_locations(config.locations())
@@ -254,9 +273,16 @@ class RedisTier(NetworkTier):
         return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[bytes, float | None]]:
-        """Values with their expiry in one round trip (a pipeline of GET and PTTL per key)."""
+        """Values with their expiry in one round trip (a pipeline of GET and PTTL per key;
+        one script for a single key on the primary: a pipeline costs more Python than it)."""
         now = clock.time()  # before the request: an expiry computed from it is never late
-        pipe = self.client.reader().pipeline(transaction=False)
+        reader = self.client.reader()
+        if len(keys) == 1 and reader is self.client.primary():
+            payload, remaining_ms = reader.eval(GET_WITH_PTTL, 1, keys[0])
+            if payload is None or remaining_ms == -2:
+                return {}
+            return {keys[0]: (payload, None if remaining_ms < 0 else now + remaining_ms / 1000)}
+        pipe = reader.pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
             pipe.pttl(key)
@@ -339,17 +365,11 @@ class RedisTier(NetworkTier):
                 return int(client.incrby(key, delta))
             result = client.eval(INCR_EXISTING, 1, key, delta)
         except ResponseError as exc:
-            if "overflow" in str(exc):
-                raise OverflowError(
-                    f"cannot increment {key!r} by {delta}: Redis integers are 64-bit"
-                ) from None
-            if "out of range" in str(exc) and _is_integer(client.get(key)):
-                raise OverflowError(
-                    f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
-                ) from None
-            if "not an integer" in str(exc) or "WRONGTYPE" in str(exc):
-                raise TypeError(f"cannot increment {key!r}: its value is not an integer") from None
-            raise
+            stored = client.get(key) if "out of range" in str(exc) else None
+            error = incr_error(key, delta, exc, stored)
+            if error is None:
+                raise
+            raise error from None
         return None if result is None else int(result)
 
     def _touch(self, key: str, ttl: float | None) -> bool:

@@ -1,0 +1,233 @@
+"""The Redis tier's native asyncio path (tiers/redis/aio.py) through Django's async API, on a
+real redis-server: the contract's answers, no worker thread, one client set per event loop
+released with its loop, and the sync path's fail-open, breaker and retry rules."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+import pytest
+
+from serverless_cache import clock, registry
+from serverless_cache.django import RedisCache
+from serverless_cache.errors import CacheUnavailableError
+from serverless_cache.tiers.redis import RedisTier
+from serverless_cache.tiers.redis.aio import AsyncClients
+from tests.fixtures.fault_proxy import ProxyFactory
+from tests.fixtures.redis_servers import RedisServer
+from tests.tiers.redis_helpers import client_connections
+
+T = TypeVar("T")
+FAST = {"SOCKET_TIMEOUT": 0.3, "CONNECT_TIMEOUT": 0.3}
+
+
+class NoThreads(ThreadPoolExecutor):
+    """A default executor that refuses work: a thread hop fails the test."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an async cache call used a worker thread")
+
+
+def run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``make()`` in a fresh event loop, as Mangum's asyncio.run() per invocation."""
+
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(NoThreads())
+        return await make()
+
+    return asyncio.run(main())
+
+
+def cache(location: str, **options: Any) -> RedisCache:
+    return RedisCache(location, {"KEY_PREFIX": "a", "OPTIONS": options})
+
+
+def shared_clients() -> list[AsyncClients]:
+    return [entry for entry in registry.entries("redis-async") if isinstance(entry, AsyncClients)]
+
+
+def test_the_django_async_api_answers_as_the_sync_one(redis_url: str) -> None:
+    c = cache(redis_url)
+
+    async def calls() -> list[Any]:
+        await c.aset("k", {"v": 1})
+        await c.aset("gone", 1, timeout=0)
+        await c.aset_many({"a": 1, "b": [2]}, timeout=None)
+        got = [
+            await c.aget("k"),
+            await c.aget("missing", "default"),
+            await c.aget("gone", "default"),
+            await c.aget_many(["a", "b", "missing"]),
+            await c.ahas_key("a"),
+            await c.atouch("a", 100),
+            await c.atouch("missing", 100),
+            await c.adelete("k"),
+            await c.adelete("k"),
+        ]
+        await c.adelete_many(["a", "b"])
+        got.append(await c.aget_many(["a", "b"]))
+        return got
+
+    assert run(calls) == [
+        {"v": 1}, "default", "default", {"a": 1, "b": [2]}, True, True, False, True, False, {},
+    ]  # fmt: skip
+
+    async def counters() -> list[Any]:
+        return [
+            await c.aadd("n", 1),
+            await c.aadd("n", 2),
+            await c.aincr("n", 5),
+            await c.aadd("none", 1, timeout=0),
+            await c.ahas_key("none"),
+        ]
+
+    assert run(counters) == [True, False, 6, True, False]
+    with pytest.raises(ValueError, match="not found"):
+        run(lambda: c.aincr("missing"))
+    c.set("text", "not a number")
+    with pytest.raises(TypeError):
+        run(lambda: c.aincr("text"))
+    c.set("sync", "written in sync")
+    assert run(lambda: c.aget("sync")) == "written in sync"
+    run(lambda: c.aset("async", "written in async", 50))
+    assert c.get("async") == "written in async"
+    assert 49 < (c.ttl("async") or 0) <= 50
+    assert c.tier.stats.hits >= 4 and c.tier.stats.misses >= 3
+
+
+def test_one_client_set_per_loop_released_over_1000_invocations(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    c = cache(redis_url)
+    admin = redis_server.client()
+    before = int(admin.info("clients")["connected_clients"])
+    descriptors = len(os.listdir("/proc/self/fd"))
+
+    async def invocation(i: int) -> Any:
+        await c.aset(f"k{i % 10}", i)
+        return await c.aget(f"k{i % 10}")
+
+    for i in range(1_000):
+        assert run(lambda i=i: invocation(i)) == i  # type: ignore[misc]
+    (clients,) = shared_clients()
+    assert clients.by_loop == {} and clients.closers == {}  # every loop's clients released
+    assert int(admin.info("clients")["connected_clients"]) <= before
+    assert len(os.listdir("/proc/self/fd")) <= descriptors + 2
+
+
+def test_one_loop_reuses_its_clients(redis_url: str, redis_server: RedisServer) -> None:
+    c = cache(redis_url)
+    admin = redis_server.client()
+
+    async def many() -> list[Any]:
+        await c.aset("k", 1)
+        results = await asyncio.gather(*(c.aget("k") for _ in range(200)))
+        (clients,) = shared_clients()
+        assert len(clients.by_loop) == 1
+        connections = int(admin.info("clients")["connected_clients"]) - 1  # minus admin
+        assert 1 <= connections <= (os.cpu_count() or 1) + 4  # no more than the threads were
+        return results
+
+    assert run(many) == [1] * 200
+
+
+def test_a_loop_closed_without_shutdown_is_swept(redis_url: str, redis_server: RedisServer) -> None:
+    c = cache(redis_url)
+    admin = redis_server.client()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(c.aset("k", 1))
+    loop.close()  # no shutdown_asyncgens: its clients are left behind
+    (clients,) = shared_clients()
+    assert loop in clients.by_loop
+    assert client_connections(admin) == 1  # the abandoned one
+    assert run(lambda: c.aget("k")) == 1
+    assert loop not in clients.by_loop
+    assert client_connections(admin) == 0
+
+
+def test_store_down_fails_open_and_the_breaker_stops_calling(
+    redis_server: RedisServer, fault_proxy: ProxyFactory
+) -> None:
+    proxy = fault_proxy(redis_server.port)
+    c = cache(f"redis://{proxy.address}/0", **FAST, BREAKER_THRESHOLD=2)
+    run(lambda: c.aset("k", "v"))
+    proxy.down()
+
+    async def while_down() -> list[Any]:
+        return [await c.aget("k", "default"), await c.aget_many(["k"])]
+
+    assert run(while_down) == ["default", {}]
+    accepted = proxy.accepted
+    assert run(lambda: c.aget("k", "open")) == "open"
+    assert proxy.accepted == accepted, "a call went to the store with the breaker open"
+    assert c.tier.stats.errors >= 3
+    run(lambda: c.aset("k", "w"))  # skipped by the breaker: noted for recovery, as in sync
+    journal = cast(RedisTier, c.tier).journal
+    assert journal.pending
+    proxy.forward()
+    clock.advance(5)  # past the breaker's cooldown
+    # Until the journal is replayed the sync path answers (it knows the suspect keys).
+    assert asyncio.run(c.aget("k", "miss")) == "miss"
+    assert not journal.pending
+    assert run(lambda: c.aget("k", "miss")) == "miss"  # native again
+
+
+def test_fail_open_off_raises_the_sync_error(fault_proxy: ProxyFactory) -> None:
+    refusing = fault_proxy(None)
+    c = cache(f"redis://{refusing.address}/0", **FAST, FAIL_OPEN=False)
+    with pytest.raises(CacheUnavailableError, match="FAIL_OPEN"):
+        run(lambda: c.aget("k"))
+
+
+def test_an_add_whose_reply_was_lost_says_it_stored(
+    redis_url: str, redis_server: RedisServer, fault_proxy: ProxyFactory
+) -> None:
+    proxy = fault_proxy(redis_server.port)
+    c = cache(f"redis://{proxy.address}/0", **FAST)
+
+    async def calls() -> list[Any]:
+        await c.aget("warm")  # a connection open before the reply is dropped
+        proxy.drop_replies(1)
+        added = await c.aadd("added", "first")
+        return [added, await c.aadd("added", "second"), await c.aget("added")]
+
+    assert run(calls) == [True, False, "first"]
+    assert proxy.dropped == 1
+
+
+def test_a_lost_reply_of_an_idempotent_call_is_retried_once(
+    redis_server: RedisServer, fault_proxy: ProxyFactory
+) -> None:
+    proxy = fault_proxy(redis_server.port)
+    c = cache(f"redis://{proxy.address}/0", **FAST)
+
+    async def calls() -> Any:
+        await c.aset("k", "v")
+        proxy.drop_replies(1)
+        return await c.aget("k")
+
+    assert run(calls) == "v"
+    assert proxy.dropped == 1
+    assert c.tier.stats.errors == 0  # the retry answered: not a failure
+
+
+def test_cluster_and_other_tiers_keep_the_worker_thread() -> None:
+    clustered = cache("redis://127.0.0.1:1/0", CLUSTER=True)
+    assert getattr(clustered.tier, "aio", None) is None
+    assert getattr(cache("redis://127.0.0.1:1/0").tier, "aio", None) is not None
+
+
+def test_tagged_entries_read_natively_are_checked_as_in_sync(redis_url: str) -> None:
+    c = cache(redis_url)
+    c.set("t", "v", tags=["product:1"])
+    assert asyncio.run(c.aget("t")) == "v"  # not the Tagged wrapper the store holds
+    assert asyncio.run(c.aget_many(["t"])) == {"t": "v"}
+    assert asyncio.run(c.ahas_key("t"))
+    assert c.invalidate_tags("product:1")
+    assert asyncio.run(c.aget("t", "gone")) == "gone"
+    assert asyncio.run(c.aget_many(["t"])) == {}
+    assert not asyncio.run(c.ahas_key("t"))
