@@ -3,13 +3,14 @@ readable.
 
 While a store is unreachable (or its breaker is open) a ``set`` is dropped, so the store keeps
 the *older* value; once it returns, every instance would read it. Each network tier view
-therefore records in this process's :class:`WriteJournal` the keys of every write (set, add,
-delete, touch, incr) that did not surely take effect; reads of those keys are misses until the
-journal is replayed as deletes, which the next call tries first
-(:meth:`serverless_cache.tiers.network.NetworkTier._run`). Past ``RECOVERY_MAX_KEYS`` keys, or
-after a failed ``clear()``, the journal overflows: every read is a miss until the replay has
-cleared the cache's namespace. A journal is a registry entry (it survives warm invocations)
-keyed by what the view reaches: the store and the key prefix.
+therefore records in this process's :class:`WriteJournal` the keys of every write (set,
+delete, touch, incr; an add never replaces a value) that did not surely take effect; reads of
+those keys are misses until the journal is replayed as deletes, which the next call tries
+first (:meth:`serverless_cache.tiers.network.NetworkTier._run`). Past ``RECOVERY_MAX_KEYS``
+keys, or after a failed ``clear()``, the journal overflows: every read is a miss until the
+replay has cleared the cache's namespace (only a ``KEY_PREFIX`` of its own is cleared; without
+one the replay warns and gives up). A journal is a registry entry (it survives warm
+invocations) keyed by what the view reaches: the store and the key prefix.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ T = TypeVar("T")
 #: already spaces calls out; this bounds what a partial failure (one Memcached node down)
 #: costs: one failed delete per interval, not one per call.
 REPLAY_RETRY_INTERVAL: Final = 0.1
-#: ``writes=ALL_KEYS``: the call writes the whole namespace (clear, delete_pattern).
+#: ``writes=ALL_KEYS``: the call writes the whole namespace (clear).
 ALL_KEYS: Final = "*all*"
 #: What a store call writes: some keys, the whole namespace, or nothing (a read).
 Writes = Sequence[str] | Literal["*all*"] | None
