@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from serverless_cache import clock, factory, registry
+from serverless_cache import tags as tagging
 from serverless_cache.errors import ConfigurationError, FactoryTimeoutError
 from serverless_cache.options import require_number
+from serverless_cache.tags import Tagged
 
 if TYPE_CHECKING:
     from serverless_cache.tiers.base import Tier
@@ -143,8 +145,30 @@ class Flights:
         self.by_key: dict[str, _Flight] = {}
 
 
-def get_or_set(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
-    """The cached value of ``key``, or ``compute()`` stored, computed once at a time."""
+def get_or_set(
+    tier: Tier,
+    key: str,
+    compute: Callable[[], Any],
+    ttl: float | None,
+    *,
+    tags: Sequence[str] | None = None,
+) -> Any:
+    """The cached value of ``key``, or ``compute()`` stored, computed once at a time; with
+    ``tags``, stored under the versions they had before ``compute`` started, so an
+    invalidation during it is not lost."""
+    checked = tagging.check_tags(tags)
+    if not checked:
+        return _get_or_set(tier, key, compute, ttl)
+
+    def tagged_compute() -> Tagged:
+        versions = tier.tag_versions(checked)  # before compute: a later invalidation wins
+        return Tagged(compute(), versions)
+
+    result = _get_or_set(tier, key, tagged_compute, ttl)
+    return result.value if type(result) is Tagged else result
+
+
+def _get_or_set(tier: Tier, key: str, compute: Callable[[], Any], ttl: float | None) -> Any:
     fraction = tier.stampede.eager_refresh
     if fraction is None:
         value = tier.get(key, _NONE)

@@ -33,7 +33,8 @@ from typing import Any
 from serverless_cache import metrics, registry
 from serverless_cache.aws import zappa
 from serverless_cache.aws.snapstart import register_hooks
-from serverless_cache.tiers.base import Tier, live_tiers
+from serverless_cache.tiers.base import Tier
+from serverless_cache.tiers.rules import live_tiers
 
 logger = logging.getLogger("serverless_cache")
 

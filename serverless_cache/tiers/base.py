@@ -26,22 +26,16 @@ from serverless_cache.errors import CacheUnavailableError, DecodeError
 from serverless_cache.metrics import TierStats, stats_for
 from serverless_cache.recovery import ALL_KEYS, Writes
 from serverless_cache.resilience import SAME, UNREACHABLE, ThrottledLog, throttled_log
-from serverless_cache.stampede import BOOKKEEPING, STALE_SUFFIX, StampedeSettings
+from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.stampede import get_or_set as stampede_get_or_set
 from serverless_cache.tags import Tagged
+from serverless_cache.tiers import fallbacks
 from serverless_cache.tiers.config import TierConfig
-from serverless_cache.tiers.rules import (
-    FOREVER,
-    MISSING,
-    LiveTiers,
-    check_delta,
-    expiry,
-    live_tiers,
-)
+from serverless_cache.tiers.rules import MISSING, LiveTiers, check_delta, expiry
 
 T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
-__all__ = ["FOREVER", "MISSING", "Tier", "check_delta", "expiry", "live_tiers"]
+__all__ = ["MISSING", "Tier"]
 
 
 class Tier(ABC):
@@ -181,9 +175,7 @@ class Tier(ABC):
         """The value of ``key``, or ``default`` when it is absent, expired or undecodable."""
         none: Mapping[str, Any] = {}
         raw = self._run("get", lambda: self._get_many([key]), none, reads=[key]).get(key, MISSING)
-        value = MISSING if raw is MISSING else self._decode(key, raw)
-        if type(value) is Tagged:
-            value = self.untag(key, value)
+        value = MISSING if raw is MISSING else self._value(key, raw)
         if value is MISSING:
             self.stats.misses += 1
             return default
@@ -197,13 +189,7 @@ class Tier(ABC):
             return {}
         none: Mapping[str, Any] = {}
         raws = self._run("get_many", lambda: self._get_many(unique), none, reads=unique)
-        found: dict[str, Any] = {}
-        for key, raw in raws.items():
-            value = self._decode(key, raw)
-            if value is not MISSING:
-                found[key] = value
-        if self.tag_source is not None and any(type(v) is Tagged for v in found.values()):
-            found = tagging.resolve(self.tag_source, found, self)
+        found = self._values(raws)
         self.stats.hits += len(found)
         self.stats.misses += len(unique) - len(found)
         return found
@@ -221,15 +207,8 @@ class Tier(ABC):
             return {}
         none: Mapping[str, tuple[Any, float | None]] = {}
         raws = self._run("get_entries", lambda: self._get_entries(unique), none, reads=unique)
-        found: dict[str, tuple[Any, float | None]] = {}
-        for key, (raw, expires_at) in raws.items():
-            value = self._decode(key, raw)
-            if value is not MISSING:
-                found[key] = (value, expires_at)
-        if self.tag_source is not None and any(type(v) is Tagged for v, _ in found.values()):
-            values = {key: value for key, (value, _) in found.items()}
-            kept = tagging.resolve(self.tag_source, values, self, keep=keep_tags)
-            found = {key: (value, found[key][1]) for key, value in kept.items()}
+        values = self._values({key: raw for key, (raw, _) in raws.items()}, keep_tags=keep_tags)
+        found = {key: (value, raws[key][1]) for key, value in values.items()}
         self.stats.hits += len(found)
         self.stats.misses += len(unique) - len(found)
         return found
@@ -245,10 +224,21 @@ class Tier(ABC):
         raws = self._run("has", lambda: self._get_many([key]), None, reads=[key])
         if raws is None or key not in raws:
             return None if raws is None else False
-        value = self._decode(key, raws[key])
-        if type(value) is Tagged:
-            value = self.untag(key, value)
-        return value is not MISSING
+        return self._value(key, raws[key]) is not MISSING
+
+    def _values(self, raws: Mapping[str, Any], *, keep_tags: bool = False) -> dict[str, Any]:
+        """Decoded raw stored forms, without the undecodable ones and those whose tags were
+        invalidated (``keep_tags``: a current tagged value stays Tagged)."""
+        found = {key: self._decode(key, raw) for key, raw in raws.items()}
+        found = {key: value for key, value in found.items() if value is not MISSING}
+        if self.tag_source is not None and any(type(v) is Tagged for v in found.values()):
+            found = tagging.resolve(self.tag_source, found, self, keep=keep_tags)
+        return found
+
+    def _value(self, key: str, raw: Any) -> Any:
+        """What ``get`` answers for a raw stored form: decoded, its tags checked."""
+        value = self._decode(key, raw)
+        return self.untag(key, value) if type(value) is Tagged else value
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
@@ -286,9 +276,7 @@ class Tier(ABC):
         if failed:
             self._dropped(failed)
         if self.stampede.fallback_life > 0 and len(failed) < len(encoded):
-            stored = {k: v for k, v in encoded.items() if k not in failed and BOOKKEEPING not in k}
-            if stored:
-                self._keep_fallbacks(stored, ttl)
+            self._keep_fallbacks({k: v for k, v in encoded.items() if k not in failed}, ttl)
         if failed and len(failed) < len(encoded):
             self.log.warning(
                 "partial", "%s cache %r could not store %d of %d keys", self.kind, self.name,
@@ -318,7 +306,7 @@ class Tier(ABC):
             retry=lambda: self._add_again(key, encoded, ttl, token),
         )
         self.stats.sets += added
-        if added and self.stampede.fallback_life > 0 and BOOKKEEPING not in key:
+        if added and self.stampede.fallback_life > 0:
             self._keep_fallbacks({key: encoded}, ttl)
         return added
 
@@ -337,7 +325,7 @@ class Tier(ABC):
         a lost reply (the first attempt may have removed them), answers ``len(keys)``."""
         self.stats.deletes += len(keys)
         if self.stampede.fallback_life > 0:
-            self.remove_fallbacks([key for key in keys if BOOKKEEPING not in key])
+            fallbacks.remove(self, keys)
         return self._run(
             "delete",
             lambda: self._delete_many(keys),
@@ -364,7 +352,7 @@ class Tier(ABC):
         if result is None:
             raise KeyError(key)
         if self.stampede.fallback_life > 0:  # the fallback copy holds the value before
-            self.remove_fallbacks([key])
+            fallbacks.remove(self, [key])
         return int(result)
 
     def touch(self, key: str, ttl: float | None) -> bool:
@@ -406,26 +394,9 @@ class Tier(ABC):
 
     def _keep_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> None:
         """Write the fallback copies of entries just stored, kept ``fallback_life`` longer."""
-        longer = None if ttl is None else ttl + self.stampede.fallback_life
-        self._write_fallbacks({key + STALE_SUFFIX: raw for key, raw in encoded.items()}, longer)
-
-    def store_fallbacks(self, values: Mapping[str, Any], ttl: float | None) -> list[str]:
-        """Store fallback copies (``values`` keyed by fallback key) for exactly ``ttl``; the
-        keys not stored. A layered cache writes its tiers' copies through this."""
-        return self._write_fallbacks({k: self._encode(k, v) for k, v in values.items()}, ttl)
-
-    def _write_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> list[str]:
-        keys = list(encoded)
-        failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
-        if failed:
-            self._dropped(failed)
-        return failed
-
-    def remove_fallbacks(self, keys: Sequence[str]) -> None:
-        """Delete the fallback copies of ``keys`` (their value changed in place)."""
-        copies = [key + STALE_SUFFIX for key in keys]
+        copies = fallbacks.copies_of(encoded)
         if copies:
-            self._run("delete", lambda: self._delete_many(copies), -1, writes=copies)
+            fallbacks.write(self, copies, fallbacks.lifetime(self, ttl))
 
     def get_or_set(
         self,
@@ -436,18 +407,8 @@ class Tier(ABC):
         tags: Sequence[str] | None = None,
     ) -> Any:
         """The cached value of ``key``, or ``compute()`` stored, computed once at a time
-        (see :mod:`serverless_cache.stampede`); with ``tags``, stored under the versions
-        they had before ``compute`` started, so an invalidation during it is not lost."""
-        checked = tagging.check_tags(tags)
-        if not checked:
-            return stampede_get_or_set(self, key, compute, ttl)
-
-        def tagged_compute() -> Tagged:
-            versions = self.tag_versions(checked)
-            return Tagged(compute(), versions)
-
-        result = stampede_get_or_set(self, key, tagged_compute, ttl)
-        return result.value if type(result) is Tagged else result
+        (see :func:`serverless_cache.stampede.get_or_set`)."""
+        return stampede_get_or_set(self, key, compute, ttl, tags=tags)
 
     # -- tags (see serverless_cache.tags) --------------------------------------------------
     def invalidate_tags(self, *tags: str) -> bool:

@@ -29,8 +29,9 @@ from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
-from serverless_cache.tiers.base import FOREVER, MISSING, Tier
+from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.rules import FOREVER
 from serverless_cache.tiers.sizing import (
     ENTRY_BYTES,
     EXPIRY_BYTES,

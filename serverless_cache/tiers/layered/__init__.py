@@ -8,7 +8,9 @@ from serverless_cache.tiers.layered.config import (
     TierSpec,
     config_digest,
 )
-from serverless_cache.tiers.layered.tier import EPOCH_SUFFIX, LayeredState, LayeredTier
+from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
+from serverless_cache.tiers.layered.state import LayeredState
+from serverless_cache.tiers.layered.tier import LayeredTier
 
 __all__ = [
     "DEFAULT_LOCAL_CAP",

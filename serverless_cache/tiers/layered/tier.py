@@ -24,8 +24,6 @@ Tiers are ordered from the fastest (usually the execution context) to the author
 
 from __future__ import annotations
 
-import secrets
-import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -37,46 +35,17 @@ from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.tags import Tagged, tag_of
+from serverless_cache.tiers import fallbacks
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
+from serverless_cache.tiers.layered import epoch
 from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
-from serverless_cache.tiers.layered.held_tags import HeldTags, untagged
+from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
+from serverless_cache.tiers.layered.held_tags import untagged
+from serverless_cache.tiers.layered.promotion import fallback_renewals, promotions
+from serverless_cache.tiers.layered.state import LayeredState
 
 R = TypeVar("R")
-#: Suffix of the epoch key; a control character keeps it apart from user keys.
-EPOCH_SUFFIX = "\x1flayered-epoch"
-#: Taken off a promoted copy's lifetime: the upper tier starts counting a moment after we
-#: computed it, and a network tier's expiry is known only to within a round trip.
-PROMOTION_MARGIN = 0.01
-
-
-def new_epoch() -> int:
-    """A random epoch token. An integer, because every tier stores integers natively, outside
-    the codec: instances with another SIGNING_KEY or SERIALIZER (a rotation) still read it."""
-    return secrets.randbits(62)
-
-
-class LayeredState:
-    """Process-wide state of one layered cache: the epoch seen last, and a count of this
-    process's writes (a read that saw it change promotes nothing)."""
-
-    def __init__(self) -> None:
-        self.epoch: Any = MISSING
-        self.next_check = 0.0
-        self.check_lock = threading.Lock()
-        self.writes = 0
-        self.writes_lock = threading.Lock()
-        self.tags = HeldTags()
-
-    def restore(self) -> None:
-        """After a SnapStart restore: read the epoch again before serving from L1."""
-        self.next_check = 0.0
-        self.tags.clear()
-
-    def count_write(self) -> None:
-        """Called before a write touches any tier, so a read overlapping it sees the change."""
-        with self.writes_lock:  # a lost increment could hide a write from a reader
-            self.writes += 1
 
 
 class LayeredTier(Tier):
@@ -162,49 +131,15 @@ class LayeredTier(Tier):
     def _decode(self, key: str, raw: Any) -> Any:
         return raw
 
-    # -- epoch -----------------------------------------------------------------------------
+    # -- epoch (serverless_cache.tiers.layered.epoch) ----------------------------------------
     def _check_epoch(self) -> None:
-        """Read the shared epoch (one thread at a time) and empty local tiers if it moved."""
-        state = self.state
-        if not state.check_lock.acquire(blocking=False):
-            return
-        try:
-            state.next_check = clock.monotonic() + self.settings.epoch_check_interval
-            writes, held = state.writes, state.tags.keys(self.key_prefix)
-            found = self.last.get_many([self.epoch_key, *held])
-            self.stats.tag_fetches += len(held)
-            state.tags.refresh(held, found, trusted=state.writes == writes)
-            token = found.get(self.epoch_key, MISSING)
-            if token is MISSING:
-                token = self._start_epoch()
-                if token is MISSING:  # the shared tier is unreachable: keep serving L1
-                    return
-            if token != state.epoch:
-                for tier in self.local_tiers:
-                    tier.clear()
-                state.epoch = token
-        finally:
-            state.check_lock.release()
-
-    def _start_epoch(self) -> Any:
-        """Create the epoch if absent; MISSING when the shared tier cannot be reached."""
-        token = new_epoch()
-        if self.last.add(self.epoch_key, token, None):
-            return token
-        return self.last.get(self.epoch_key, MISSING)
+        epoch.check(self)
 
     def invalidate_all(self) -> bool:
         """Empty every instance's in-process tiers (within the check interval); keep shared ones."""
         for tier in self.local_tiers:
             tier.clear()
-        return self._bump_epoch()
-
-    def _bump_epoch(self) -> bool:
-        token = new_epoch()
-        stored = self.last.set(self.epoch_key, token, None)
-        if stored:
-            self.state.epoch = token
-        return stored
+        return epoch.bump(self)
 
     # -- tags and push invalidation ---------------------------------------------------------
     def tag_versions(self, tags: Sequence[str]) -> tagging.Versions:
@@ -342,39 +277,17 @@ class LayeredTier(Tier):
         if self.state.writes != writes:
             return
         now = clock.time()
+        life = self.stampede.fallback_life
         for index in range(source):
-            cap = self.caps[index]
-            by_ttl: dict[float | None, dict[str, Any]] = {}
-            for key, (value, expires_at) in entries.items():
-                if cap is not None:
-                    expires_at = (
-                        started + cap if expires_at is None else min(expires_at, started + cap)
-                    )
-                ttl = None if expires_at is None else expires_at - now - PROMOTION_MARGIN
-                if ttl is None or ttl > 0:
-                    by_ttl.setdefault(ttl, {})[key] = value
             tier = self.tiers[index]
-            for ttl, items in by_ttl.items():
+            for ttl, items in promotions(entries, now, started, self.caps[index]).items():
                 failed = tier.set_many(items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
-            if tier.in_process and self.stampede.fallback_life > 0:
-                self._keep_local_fallbacks(tier, entries, now)
+            if tier.in_process and life > 0:  # never older than what this instance has read
+                for ttl, copies in fallback_renewals(entries, now, life).items():
+                    fallbacks.store(tier, copies, ttl)
         if self.state.writes != writes:
             self._drop_above(source, list(entries))
-
-    def _keep_local_fallbacks(
-        self, tier: Tier, entries: Mapping[str, tuple[Any, float | None]], now: float
-    ) -> None:
-        """A promotion renews the fallback copies in an in-process tier (until the source
-        entry's expiry plus ``fallback_life``): a fail-safe answer from L1 is never older
-        than what this instance has read."""
-        life = self.stampede.fallback_life
-        by_ttl: dict[float | None, dict[str, Any]] = {}
-        for key, (value, expires_at) in entries.items():
-            ttl = None if expires_at is None else expires_at - now + life
-            by_ttl.setdefault(ttl, {})[key + STALE_SUFFIX] = value
-        for ttl, copies in by_ttl.items():
-            tier.store_fallbacks(copies, ttl)
 
     # -- fail-safe -------------------------------------------------------------------------
     def unreachable(self) -> bool:
@@ -397,10 +310,9 @@ class LayeredTier(Tier):
     def _keep_fallbacks(self, encoded: Mapping[str, Any], ttl: float | None) -> None:
         """Fallback copies go into every tier bottom-up, not capped: they answer only when
         the factory or the shared tier fails, for at most ``fallback_life`` past the entry."""
-        longer = None if ttl is None else ttl + self.stampede.fallback_life
-        copies = {key + STALE_SUFFIX: value for key, value in encoded.items()}
+        copies, longer = fallbacks.copies_of(encoded), fallbacks.lifetime(self, ttl)
         for tier in reversed(self.tiers):
-            failed = tier.store_fallbacks(copies, longer)
+            failed = fallbacks.store(tier, copies, longer)
             copies = {k: v for k, v in copies.items() if k not in failed}
             if not copies:
                 return
@@ -499,7 +411,7 @@ class LayeredTier(Tier):
         self.state.count_write()
         self.state.tags.clear()
         cleared = all([tier.clear() for tier in reversed(self.tiers)])
-        return self._bump_epoch() and cleared
+        return epoch.bump(self) and cleared
 
     def close(self) -> None:
         for tier in self.tiers:

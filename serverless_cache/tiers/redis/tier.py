@@ -19,7 +19,6 @@ from serverless_cache.errors import ConfigurationError, install_hint, installed
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
-from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
@@ -259,9 +258,7 @@ class RedisTier(NetworkTier):
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None, reads=[key])
-        value = MISSING if payload is None else self._decode(key, payload)
-        if type(value) is Tagged:
-            value = self.untag(key, value)
+        value = MISSING if payload is None else self._value(key, payload)
         if value is MISSING:
             self.stats.misses += 1
             return default
