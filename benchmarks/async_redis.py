@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from benchmarks.asgi_app import BACKENDS
-from example_project.servers import redis_server
+from example_project.servers import free_port, redis_server, running
 
 CONCURRENCY = (1, 50, 300)
 SECONDS = float(os.environ.get("BENCH_ASYNC_SECONDS", "1.5"))
@@ -31,31 +29,12 @@ ROUNDS = 2
 REQUEST = b"GET /v/ HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def uvicorn_server(contender: str, redis_url: str) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "benchmarks.asgi_app", contender, redis_url, str(port)]
-    process = subprocess.Popen(command)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn ({contender}) did not start") from None
-                time.sleep(0.05)
+    with running(command, port, f"uvicorn ({contender})"):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def _client(port: int, stop: float, latencies: list[float], errors: list[int]) -> None:

@@ -67,7 +67,8 @@ def _binary(name: str, debian_package: str) -> str:
 
 
 @contextmanager
-def _running(command: list[str], port: int, name: str) -> Iterator[subprocess.Popen[bytes]]:
+def running(command: list[str], port: int, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` for the block, once it accepts connections on ``port``; killed after."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15
@@ -96,7 +97,7 @@ def redis_server(extra_args: Sequence[str] = ()) -> Iterator[Redis]:
     with tempfile.TemporaryDirectory(prefix="demo-redis-") as directory:
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
         command += ["--appendonly", "no", "--dir", directory, *extra_args]
-        with _running(command, port, "redis-server") as process:
+        with running(command, port, "redis-server") as process:
             yield Redis(port, process.pid)
 
 
@@ -108,7 +109,7 @@ def memcached_server(extra_args: Sequence[str] = ()) -> Iterator[Memcached]:
     command = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64", *extra_args]
     if os.geteuid() == 0:
         command += ["-u", "root"]
-    with _running(command, port, "memcached") as process:
+    with running(command, port, "memcached") as process:
         yield Memcached(port, process.pid)
 
 
