@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache import stampede
 from serverless_cache.options import pop_option
-from serverless_cache.tags import Tagged
+from serverless_cache.tiers import asynchronous as aio
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
@@ -200,22 +199,8 @@ class TierCache(BaseCache):
             self._tier, self._ttl(timeout), make_key=self.make_and_validate_key, tags=tags
         )
 
-    # -- async: native calls where the tier has them (Redis), direct ones for in-process
-    # tiers, a worker thread for the other network tiers ---------------------------------
-    async def _call(self, method: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        if self._tier.in_process:
-            return method(*args, **kwargs)
-        return await sync_to_async(method, thread_sensitive=False)(*args, **kwargs)
-
-    def _native(self) -> Any:
-        """The tier's asyncio calls (Redis) while they apply the same rules as the sync
-        path: not with fallback copies (STALE_TTL, FAIL_SAFE_MAX_AGE), nor while dropped
-        writes wait to be undone (recovery); tagged calls and values take the sync path."""
-        aio = getattr(self._tier, "aio", None)
-        if aio is None or self._tier.stampede.fallback_life > 0 or aio.tier.journal.pending:
-            return None
-        return aio
-
+    # -- async: the contract's coroutines (serverless_cache.tiers.asynchronous), which await
+    # the store where the tier talks to it in asyncio (Redis) and use a worker thread else --
     async def aadd(
         self,
         key: Any,
@@ -225,20 +210,11 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> bool:
-        aio = self._native()
-        if aio is None or tags:
-            return await self._call(self.add, key, value, timeout, version, tags=tags)
         final = self.make_and_validate_key(key, version)
-        return bool(await aio.add(final, value, self._ttl(timeout)))
+        return await aio.add(self._tier, final, value, self._ttl(timeout), tags=tags)
 
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.get, key, default, version)
-        value = await aio.get(self.make_and_validate_key(key, version), default)
-        if type(value) is Tagged:  # its versions are checked on the sync path
-            return await self._call(self.get, key, default, version)
-        return value
+        return await aio.get(self._tier, self.make_and_validate_key(key, version), default)
 
     async def aset(
         self,
@@ -249,52 +225,29 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> None:
-        aio = self._native()
-        if aio is None or tags:
-            return await self._call(self.set, key, value, timeout, version, tags=tags)
-        await aio.set(self.make_and_validate_key(key, version), value, self._ttl(timeout))
+        final = self.make_and_validate_key(key, version)
+        await aio.set(self._tier, final, value, self._ttl(timeout), tags=tags)
 
     async def atouch(
         self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.touch, key, timeout, version)
         final = self.make_and_validate_key(key, version)
-        return bool(await aio.touch(final, self._ttl(timeout)))
+        return await aio.touch(self._tier, final, self._ttl(timeout))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.delete, key, version)
-        return bool(await aio.delete(self.make_and_validate_key(key, version)))
+        return await aio.delete(self._tier, self.make_and_validate_key(key, version))
 
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        keys = list(keys)
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.get_many, keys, version)
         by_final = self._final_keys(keys, version)
-        found = await aio.get_many(list(by_final))
-        if any(type(value) is Tagged for value in found.values()):
-            return await self._call(self.get_many, keys, version)
+        found = await aio.get_many(self._tier, list(by_final))
         return {by_final[final]: value for final, value in found.items()}
 
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.has_key, key, version)
-        value = await aio.get(self.make_and_validate_key(key, version), MISSING)
-        if type(value) is Tagged:  # a read, as has_key is: its tags are checked in sync
-            return await self._call(self.has_key, key, version)
-        return value is not MISSING
+        return await aio.has(self._tier, self.make_and_validate_key(key, version))
 
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.incr, key, delta, version)
         try:
-            return int(await aio.incr(self.make_and_validate_key(key, version), delta))
+            return await aio.incr(self._tier, self.make_and_validate_key(key, version), delta)
         except KeyError:
             raise ValueError(f"Key '{key}' not found") from None
 
@@ -306,26 +259,19 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> list[Any]:
-        aio = self._native()
-        if aio is None or tags:
-            return await self._call(self.set_many, data, timeout, version, tags=tags)
         by_final = self._final_keys(data, version)
         items = {final: data[key] for final, key in by_final.items()}
-        failed = await aio.set_many(items, self._ttl(timeout))
+        failed = await aio.set_many(self._tier, items, self._ttl(timeout), tags=tags)
         return [by_final[final] for final in failed]
 
     async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        keys = list(keys)
-        aio = self._native()
-        if aio is None:
-            return await self._call(self.delete_many, keys, version)
-        await aio.delete_many(list(self._final_keys(keys, version)))
+        await aio.delete_many(self._tier, list(self._final_keys(keys, version)))
 
     async def aclear(self) -> None:
-        await self._call(self.clear)
+        await aio.run_sync(self._tier, self.clear)
 
     async def aclose(self, **kwargs: Any) -> None:
-        await self._call(self.close)
+        await aio.run_sync(self._tier, self.close)
 
     async def aget_or_set(
         self,
@@ -336,10 +282,12 @@ class TierCache(BaseCache):
         *,
         tags: Sequence[str] | None = None,
     ) -> Any:
-        return await self._call(self.get_or_set, key, default, timeout, version, tags=tags)
+        return await aio.run_sync(
+            self._tier, self.get_or_set, key, default, timeout, version, tags=tags
+        )
 
     async def ainvalidate_tags(self, *tags: str) -> bool:
-        return await self._call(self.invalidate_tags, *tags)
+        return await aio.run_sync(self._tier, self.invalidate_tags, *tags)
 
 
 __all__ = ["DEFAULT_TIMEOUT", "MISSING", "TierCache"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from serverless_cache import clock, registry
 from serverless_cache import tags as tagging
@@ -33,6 +33,9 @@ from serverless_cache.tiers import fallbacks
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.rules import MISSING, LiveTiers, check_delta, expiry
 
+if TYPE_CHECKING:
+    from serverless_cache.tiers.asynchronous import AsyncStore
+
 T = TypeVar("T")
 logger = logging.getLogger("serverless_cache")
 __all__ = ["MISSING", "Tier"]
@@ -46,6 +49,9 @@ class Tier(ABC):
     #: True when the data lives in this process: calls never wait on the network, so async
     #: adapters call them directly, and a layered cache empties such tiers on an epoch change.
     in_process: ClassVar[bool] = False
+    #: The store's primitives as coroutines (see :mod:`serverless_cache.tiers.asynchronous`),
+    #: for a tier that talks to its store in asyncio; None: async calls use a worker thread.
+    aio: AsyncStore | None = None
 
     def __init__(
         self, config: TierConfig, codec: Codec, stampede: StampedeSettings | None = None
@@ -101,6 +107,23 @@ class Tier(ABC):
         ``writes`` names (or ``ALL_KEYS``) when the call may not have taken effect, and answer
         ``fallback`` for ``reads`` of such keys until that is undone."""
         return fn()
+
+    async def _arun(
+        self,
+        operation: str,
+        fn: Callable[[], Awaitable[T]],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        writes: Writes = None,
+    ) -> T:
+        """:meth:`_run` for a coroutine of :attr:`aio`."""
+        return await fn()
+
+    def _awaitable(self) -> bool:
+        """Whether async calls may await :attr:`aio` now, rather than run the sync path (which
+        alone writes fallback copies and undoes dropped writes)."""
+        return False
 
     def _dropped(self, keys: Sequence[str]) -> None:
         """The store refused to store ``keys``; network tiers remember them (recovery)."""
@@ -175,12 +198,7 @@ class Tier(ABC):
         """The value of ``key``, or ``default`` when it is absent, expired or undecodable."""
         none: Mapping[str, Any] = {}
         raw = self._run("get", lambda: self._get_many([key]), none, reads=[key]).get(key, MISSING)
-        value = MISSING if raw is MISSING else self._value(key, raw)
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
+        return self._answer(MISSING if raw is MISSING else self._value(key, raw), default)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         """Values of the keys that are present (a stored ``None`` is present)."""
@@ -189,10 +207,7 @@ class Tier(ABC):
             return {}
         none: Mapping[str, Any] = {}
         raws = self._run("get_many", lambda: self._get_many(unique), none, reads=unique)
-        found = self._values(raws)
-        self.stats.hits += len(found)
-        self.stats.misses += len(unique) - len(found)
-        return found
+        return self._counted(len(unique), self._values(raws))
 
     def get_entries(
         self, keys: Sequence[str], *, keep_tags: bool = False
@@ -208,10 +223,7 @@ class Tier(ABC):
         none: Mapping[str, tuple[Any, float | None]] = {}
         raws = self._run("get_entries", lambda: self._get_entries(unique), none, reads=unique)
         values = self._values({key: raw for key, (raw, _) in raws.items()}, keep_tags=keep_tags)
-        found = {key: (value, raws[key][1]) for key, value in values.items()}
-        self.stats.hits += len(found)
-        self.stats.misses += len(unique) - len(found)
-        return found
+        return self._counted(len(unique), {key: (v, raws[key][1]) for key, v in values.items()})
 
     def has(self, key: str) -> bool:
         """Whether ``key`` is present and unexpired."""
@@ -229,8 +241,16 @@ class Tier(ABC):
     def _values(self, raws: Mapping[str, Any], *, keep_tags: bool = False) -> dict[str, Any]:
         """Decoded raw stored forms, without the undecodable ones and those whose tags were
         invalidated (``keep_tags``: a current tagged value stays Tagged)."""
+        return self._checked(self._decoded(raws), keep_tags=keep_tags)
+
+    def _decoded(self, raws: Mapping[str, Any]) -> dict[str, Any]:
+        """Decoded raw stored forms, without the undecodable ones (logged misses)."""
         found = {key: self._decode(key, raw) for key, raw in raws.items()}
-        found = {key: value for key, value in found.items() if value is not MISSING}
+        return {key: value for key, value in found.items() if value is not MISSING}
+
+    def _checked(self, found: dict[str, Any], *, keep_tags: bool = False) -> dict[str, Any]:
+        """Decoded values without those whose tags were invalidated (a read of the versions
+        when some are tagged)."""
         if self.tag_source is not None and any(type(v) is Tagged for v in found.values()):
             found = tagging.resolve(self.tag_source, found, self, keep=keep_tags)
         return found
@@ -239,6 +259,20 @@ class Tier(ABC):
         """What ``get`` answers for a raw stored form: decoded, its tags checked."""
         value = self._decode(key, raw)
         return self.untag(key, value) if type(value) is Tagged else value
+
+    def _answer(self, value: Any, default: Any) -> Any:
+        """What ``get`` returns for a value read (MISSING: a miss), counted."""
+        if value is MISSING:
+            self.stats.misses += 1
+            return default
+        self.stats.hits += 1
+        return value
+
+    def _counted(self, asked: int, found: dict[str, T]) -> dict[str, T]:
+        """``found`` for ``asked`` unique keys, its hits and misses counted."""
+        self.stats.hits += len(found)
+        self.stats.misses += asked - len(found)
+        return found
 
     def ttl(self, key: str) -> float | None:
         """Seconds ``key`` has left; ``None`` if it never expires, ``0.0`` if it is absent."""
@@ -272,6 +306,13 @@ class Tier(ABC):
         encoded = {key: self._encode(key, value) for key, value in items.items()}
         keys = list(encoded)
         failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
+        return self._stored(encoded, ttl, failed)
+
+    def _stored(
+        self, encoded: Mapping[str, Any], ttl: float | None, failed: list[str]
+    ) -> list[str]:
+        """After a ``set_many`` of ``encoded``: counted, refused keys remembered, fallback
+        copies of the stored ones written, a partial refusal logged; the keys not stored."""
         self.stats.sets += len(encoded) - len(failed)
         if failed:
             self._dropped(failed)
@@ -305,6 +346,10 @@ class Tier(ABC):
             False,
             retry=lambda: self._add_again(key, encoded, ttl, token),
         )
+        return self._added(key, encoded, ttl, added)
+
+    def _added(self, key: str, encoded: Any, ttl: float | None, added: bool) -> bool:
+        """After an ``add``: counted, and its fallback copy written when it stored."""
         self.stats.sets += added
         if added and self.stampede.fallback_life > 0:
             self._keep_fallbacks({key: encoded}, ttl)
@@ -345,6 +390,10 @@ class Tier(ABC):
         result: Any = self._run(
             "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None, writes=[key]
         )
+        return self._incremented(key, result)
+
+    def _incremented(self, key: str, result: Any) -> int:
+        """What ``incr`` answers for the primitive's result (UNREACHABLE, None: missing)."""
         if result is UNREACHABLE:
             raise CacheUnavailableError(
                 f"{self.kind} cache {self.name!r}: incr of {key!r} could not reach the store"

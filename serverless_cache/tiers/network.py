@@ -7,7 +7,7 @@ undoing of writes that may not have been applied from :mod:`serverless_cache.rec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from serverless_cache import clock, registry
@@ -21,6 +21,7 @@ from serverless_cache.resilience import (
     SharedClient,
     throttled_log,
 )
+from serverless_cache.resilience_async import guarded
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
 from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
@@ -121,6 +122,31 @@ class NetworkTier(Tier):
         if not failed and journal.pending and operation in REPLACING:
             journal.landed(writes)
         return result
+
+    async def _arun(
+        self,
+        operation: str,
+        fn: Callable[[], Awaitable[T]],
+        fallback: T,
+        *,
+        retry: Any = SAME,
+        writes: Writes = None,
+    ) -> T:
+        """``await fn()`` under the guard, as :meth:`_run` with the journal clean (see
+        :meth:`_awaitable`): the keys ``writes`` names join it when the call may not have
+        taken effect. Waiting for a free connection is queueing, outside the guard."""
+        journal = self.journal
+        on_failure = None if writes is None else lambda: journal.record(writes)
+        assert self.aio is not None
+        async with self.aio.slots():
+            return await guarded(
+                self._shared.guard, operation, fn, fallback, retry=retry, on_failure=on_failure
+            )
+
+    def _awaitable(self) -> bool:
+        return (
+            self.aio is not None and self.stampede.fallback_life <= 0 and not self.journal.pending
+        )
 
     def unreachable(self) -> bool:
         breaker: CircuitBreaker = self._shared.client.breaker

@@ -4,10 +4,9 @@ A connection belongs to the event loop that opened it, and Mangum may run each i
 a new loop (``asyncio.run()``), so each loop gets its own clients on its first call. They are
 closed when the loop shuts down: ``asyncio.run()`` closes the asynchronous generators before
 the loop, and one of them holds each loop's clients (a loop closed without that is swept when
-the next loop starts). Calls run under the view's :class:`~serverless_cache.resilience.Guard`
-with the sync path's fail-open, breaker and retry rules, and apply the Tier contract's rules
-as ``Tier.get/get_many/set_many/remove/touch`` do. Standalone Redis only: a cluster and IAM
-connections keep the worker-thread path.
+the next loop starts). The contract's rules are not here: :mod:`serverless_cache.tiers.asynchronous`
+applies them, as the base does for the sync primitives. Standalone Redis only: a cluster and
+IAM connections keep the worker-thread path.
 """
 
 from __future__ import annotations
@@ -17,20 +16,25 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from serverless_cache import registry
-from serverless_cache.errors import CacheUnavailableError
-from serverless_cache.resilience import SAME, UNREACHABLE
-from serverless_cache.resilience_async import guarded
-from serverless_cache.tiers.rules import MISSING, check_delta, expiry
+from serverless_cache.tiers.redis.commands import (
+    ADD_WITH_TOKEN,
+    INCR_EXISTING,
+    PERSIST_EXISTING,
+    check_range,
+    incr_error,
+    millis,
+    token_key,
+)
+from serverless_cache.tiers.rules import MISSING
 
 if TYPE_CHECKING:
     from serverless_cache.tiers.redis.tier import RedisTier
     from serverless_cache.tiers.redis.topology import RedisClient
 
-T = TypeVar("T")
 Loop = asyncio.AbstractEventLoop
 #: Connections per loop without MAX_CONNECTIONS: as many as the worker threads of the thread
 #: path (asyncio's default executor), so going native opens no more connections than it did.
@@ -168,9 +172,10 @@ class AsyncClients:
             self._last = None
 
 
-class AsyncRedisCalls:
-    """A Redis tier view's calls as coroutines: what the Django adapter's ``aget``, ``aset``,
-    ``aget_many``... await instead of a worker thread."""
+class AsyncRedisStore:
+    """A Redis tier view's primitives as coroutines (see
+    :class:`~serverless_cache.tiers.asynchronous.AsyncStore`): what the contract's async calls
+    await instead of a worker thread, on the running loop's clients."""
 
     def __init__(self, tier: RedisTier) -> None:
         self.tier = tier
@@ -186,197 +191,60 @@ class AsyncRedisCalls:
             self._clients, self._generation = shared, generation
         return shared.current()
 
-    async def _run(
-        self,
-        operation: str,
-        fn: Callable[[], Awaitable[T]],
-        fallback: T,
-        *,
-        retry: Any = SAME,
-        writes: Sequence[str] | None = None,
-    ) -> T:
-        """``fn()`` under the view's guard; the keys ``writes`` names join the view's recovery
-        journal when the call may not have taken effect, as on the sync path."""
-        on_failure = None if writes is None else lambda: self.tier.journal.record(writes)
-        # Waiting for a free connection is queueing, not a store failure: outside the guard.
-        async with self.clients().slots:
-            guard = self.tier._shared.guard
-            return await guarded(guard, operation, fn, fallback, retry=retry, on_failure=on_failure)
+    def slots(self) -> asyncio.Semaphore:
+        return self.clients().slots
 
-    # -- reads -----------------------------------------------------------------------------
-    async def get(self, key: str, default: Any = None) -> Any:
-        tier = self.tier
+    async def get(self, key: str) -> Any:
+        payload = await self.clients().reader().get(key)
+        return MISSING if payload is None else payload
 
-        async def call() -> bytes | None:
-            payload: bytes | None = await self.clients().reader().get(key)
-            return payload
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        payloads = await self.clients().reader().mget(keys)
+        return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
-        payload = await self._run("get", call, None)
-        value = MISSING if payload is None else tier._decode(key, payload)
-        if value is MISSING:
-            tier.stats.misses += 1
-            return default
-        tier.stats.hits += 1
-        return value
+    async def set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
+        px = millis(ttl)
+        primary = self.clients().primary
+        if len(encoded) == 1:
+            ((key, payload),) = encoded.items()
+            return [] if await primary.set(key, payload, px=px) else [key]
+        pipe = primary.pipeline(transaction=False)
+        for key, payload in encoded.items():
+            pipe.set(key, payload, px=px)
+        replies = await pipe.execute(raise_on_error=False)
+        return [key for key, reply in zip(encoded, replies, strict=True) if reply is not True]
 
-    async def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
-        tier = self.tier
-        unique = list(dict.fromkeys(keys))
-        if not unique:
-            return {}
-
-        async def call() -> list[bytes | None]:
-            payloads: list[bytes | None] = await self.clients().reader().mget(unique)
-            return payloads
-
-        found: dict[str, Any] = {}
-        none: list[bytes | None] = []
-        for key, raw in zip(unique, await self._run("get_many", call, none), strict=False):
-            if raw is not None:
-                value = tier._decode(key, raw)
-                if value is not MISSING:
-                    found[key] = value
-        tier.stats.hits += len(found)
-        tier.stats.misses += len(unique) - len(found)
-        return found
-
-    async def has(self, key: str) -> bool:
-        return bool(await self.present(key))
-
-    async def present(self, key: str) -> bool | None:
-        """Like :meth:`has`, but None when the store could not be asked."""
-
-        async def call() -> bool | None:
-            return bool(await self.clients().reader().exists(key))
-
-        return await self._run("has", call, None)
-
-    # -- writes ----------------------------------------------------------------------------
-    async def set(self, key: str, value: Any, ttl: float | None) -> bool:
-        return not await self.set_many({key: value}, ttl)
-
-    async def set_many(self, items: Mapping[str, Any], ttl: float | None) -> list[str]:
-        from serverless_cache.tiers.redis.tier import _millis
-
-        tier = self.tier
-        ttl = expiry(ttl)
-        if not items:
-            return []
-        if ttl is not None and ttl <= 0:
-            return [] if await self.delete_many(list(items)) else list(items)
-        encoded = {key: tier._encode(key, value) for key, value in items.items()}
-        px = _millis(ttl)
-
-        async def call() -> list[str]:
-            primary = self.clients().primary
-            if len(encoded) == 1:
-                ((key, payload),) = encoded.items()
-                return [] if await primary.set(key, payload, px=px) else [key]
-            pipe = primary.pipeline(transaction=False)
-            for key, payload in encoded.items():
-                pipe.set(key, payload, px=px)
-            replies = await pipe.execute(raise_on_error=False)
-            return [key for key, reply in zip(encoded, replies, strict=True) if reply is not True]
-
-        keys = list(encoded)
-        failed = await self._run("set_many", call, keys, writes=keys)
-        if failed:
-            tier._dropped(failed)
-        tier.stats.sets += len(encoded) - len(failed)
-        if failed and len(failed) < len(encoded):
-            tier.log.warning(
-                "partial", "%s cache %r could not store %d of %d keys", tier.kind, tier.name,
-                len(failed), len(encoded),
-            )  # fmt: skip
-        return failed
-
-    async def delete(self, key: str) -> bool:
-        return await self.remove([key]) > 0
-
-    async def delete_many(self, keys: Sequence[str]) -> bool:
-        unique = list(dict.fromkeys(keys))
-        return not unique or await self.remove(unique) >= 0
-
-    async def remove(self, keys: Sequence[str]) -> int:
-        """As :meth:`Tier.remove`: how many were present, -1 if the store could not be asked."""
-        tier = self.tier
-        tier.stats.deletes += len(keys)
-
-        async def unlink(names: Sequence[str]) -> int:
-            removed: int = await self.clients().primary.unlink(*names)
-            return removed
-
-        async def again() -> int:
-            return max(await unlink(keys), len(keys))
-
-        return await self._run("delete", lambda: unlink(keys), -1, retry=again, writes=keys)
-
-    async def touch(self, key: str, ttl: float | None) -> bool:
-        from serverless_cache.tiers.redis.tier import PERSIST_EXISTING, _millis
-
-        ttl = expiry(ttl)
-        if ttl is not None and ttl <= 0:
-            return await self.remove([key]) > 0
-
-        async def call() -> bool:
-            primary = self.clients().primary
-            if ttl is None:
-                return bool(await primary.eval(PERSIST_EXISTING, 1, key))
-            return bool(await primary.pexpire(key, _millis(ttl) or 1))
-
-        return await self._run("touch", call, False, writes=[key])
-
-    async def add(self, key: str, value: Any, ttl: float | None) -> bool:
-        """As :meth:`Tier.add`: True exactly when it stored; a lost reply is retried through
-        the write token, as the sync path does."""
-        from serverless_cache.tiers.redis.tier import ADD_WITH_TOKEN, _millis, token_key
-
-        tier = self.tier
-        ttl = expiry(ttl)
-        if ttl is not None and ttl <= 0:
-            return await self.present(key) is False
-        encoded = tier._encode(key, value)
-        token = os.urandom(12)
+    async def add(
+        self, key: str, encoded: bytes, ttl: float | None, token: bytes, *, again: bool
+    ) -> bool:
+        px = millis(ttl)
+        args = (encoded, token, "" if px is None else px, "1" if again else "0")
         marker = token_key(key, cluster=False)
-        px = _millis(ttl)
+        return bool(await self.clients().primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
 
-        async def attempt(again: bool) -> bool:
-            args = (encoded, token, "" if px is None else px, "1" if again else "0")
-            primary = self.clients().primary
-            return bool(await primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        removed: int = await self.clients().primary.unlink(*keys)
+        return removed
 
-        added = await self._run("add", lambda: attempt(False), False, retry=lambda: attempt(True))
-        tier.stats.sets += added
-        return added
-
-    async def incr(self, key: str, delta: int = 1) -> int:
-        """As :meth:`Tier.incr`: applied once or not at all (never retried); KeyError when
-        missing, CacheUnavailableError when the store cannot be reached."""
+    async def incr(self, key: str, delta: int, create: bool) -> int | None:
         from redis.exceptions import ResponseError
 
-        from serverless_cache.tiers.redis.tier import INCR_EXISTING, incr_error
+        check_range(key, delta)
+        primary = self.clients().primary
+        try:
+            if create:
+                return int(await primary.incrby(key, delta))
+            result = await primary.eval(INCR_EXISTING, 1, key, delta)
+        except ResponseError as exc:
+            stored = await primary.get(key) if "out of range" in str(exc) else None
+            error = incr_error(key, delta, exc, stored)
+            if error is None:
+                raise
+            raise error from None
+        return None if result is None else int(result)
 
-        tier = self.tier
-        check_delta(delta)
-        if not -(2**63) <= delta < 2**63:
-            raise OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
-
-        async def call() -> Any:
-            primary = self.clients().primary
-            try:
-                return await primary.eval(INCR_EXISTING, 1, key, delta)
-            except ResponseError as exc:
-                stored = await primary.get(key) if "out of range" in str(exc) else None
-                error = incr_error(key, delta, exc, stored)
-                if error is None:
-                    raise
-                raise error from None
-
-        result = await self._run("incr", call, UNREACHABLE, retry=None, writes=[key])
-        if result is UNREACHABLE:
-            raise CacheUnavailableError(
-                f"{tier.kind} cache {tier.name!r}: incr of {key!r} could not reach the store"
-            )
-        if result is None:
-            raise KeyError(key)
-        return int(result)
+    async def touch(self, key: str, ttl: float | None) -> bool:
+        primary = self.clients().primary
+        if ttl is None:
+            return bool(await primary.eval(PERSIST_EXISTING, 1, key))
+        return bool(await primary.pexpire(key, millis(ttl) or 1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
@@ -22,35 +22,21 @@ from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tiers.base import MISSING
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
 from serverless_cache.tiers.network import NetworkTier
-from serverless_cache.tiers.redis.aio import AsyncRedisCalls
+from serverless_cache.tiers.redis.aio import AsyncRedisStore
+from serverless_cache.tiers.redis.commands import (
+    ADD_WITH_TOKEN,
+    GET_WITH_PTTL,
+    INCR_EXISTING,
+    PERSIST_EXISTING,
+    check_range,
+    incr_error,
+    millis,
+    token_key,
+)
 from serverless_cache.tiers.redis.iam import region_of
 from serverless_cache.tiers.redis.lock import RedisLock
 from serverless_cache.tiers.redis.topology import RedisClient
 from serverless_cache.tiers.redis.urls import glob_escape, parse_locations, redact
-
-#: INCRBY that refuses to create the key, so a missing key is an error without a race. It
-#: answers with GET: Lua would turn INCRBY's integer into a double (exact only to 2**53).
-INCR_EXISTING: Final = (
-    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) "
-    "return redis.call('GET', KEYS[1]) end return false"
-)
-#: PERSIST that reports whether the key exists (PERSIST alone says whether a ttl was removed).
-PERSIST_EXISTING: Final = (
-    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PERSIST', KEYS[1]) return 1 end "
-    "return 0"
-)
-#: SET NX that leaves the write's token beside the key for 30 s; on a retry (ARGV[4] = 1) a
-#: token still there means the lost attempt stored it.
-ADD_WITH_TOKEN: Final = (
-    "if ARGV[4] == '1' and redis.call('GET', KEYS[2]) == ARGV[2] then return 1 end "
-    "local ok "
-    "if ARGV[3] == '' then ok = redis.call('SET', KEYS[1], ARGV[1], 'NX') "
-    "else ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) end "
-    "if ok then redis.call('SET', KEYS[2], ARGV[2], 'PX', 30000) return 1 end return 0"
-)
-TOKEN_SUFFIX: Final = "\x1fadd-token"
-#: GET and PTTL of one key in one command (a missing value is Lua's false: None here).
-GET_WITH_PTTL: Final = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}"
 
 
 @dataclass(frozen=True)
@@ -123,51 +109,6 @@ def store_errors() -> tuple[type[BaseException], ...]:
     return _store_errors
 
 
-def token_key(key: str, cluster: bool) -> str | None:
-    """Where ``add`` leaves its token: in ``key``'s hash slot, so one script sees both.
-
-    Redis hashes the text between the first ``{`` and the first ``}`` after it, when that is
-    not empty, else the whole key; a key whose slot no other name can share gets None.
-    """
-    if not cluster:
-        return key + TOKEN_SUFFIX
-    start = key.find("{")
-    end = key.find("}", start + 1) if start != -1 else -1
-    if end > start + 1:
-        return key + TOKEN_SUFFIX  # a hash tag decides the slot, and it stays first
-    if "}" in key:
-        return None  # no slot-preserving name; add is then not retried
-    return "{" + key + "}" + TOKEN_SUFFIX
-
-
-def _is_integer(payload: Any) -> bool:
-    """Whether a stored payload is an integer written as digits (as the codec writes ints)."""
-    try:
-        int(payload)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def incr_error(key: str, delta: int, exc: Exception, stored: Any) -> Exception | None:
-    """What a refused INCRBY means for the caller (None: the store's own error); ``stored`` is
-    the key's payload, read only when Redis says "out of range"."""
-    message = str(exc)
-    if "overflow" in message:
-        return OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
-    if "out of range" in message and _is_integer(stored):
-        return OverflowError(
-            f"cannot increment {key!r}: its value is beyond Redis's 64-bit integers"
-        )
-    if "not an integer" in message or "WRONGTYPE" in message:
-        return TypeError(f"cannot increment {key!r}: its value is not an integer")
-    return None
-
-
-def _millis(ttl: float | None) -> int | None:
-    return None if ttl is None else max(1, round(ttl * 1000))
-
-
 class RedisTier(NetworkTier):
     """A view onto a shared :class:`RedisClient` with its codec, counters and key prefix.
 
@@ -200,8 +141,8 @@ class RedisTier(NetworkTier):
         )
         self.settings = settings
         self.prefix = config.key_prefix
-        #: Native asyncio calls for the async adapters; None: they use a worker thread.
-        self.aio = None if settings.cluster_mode or settings.iam_auth else AsyncRedisCalls(self)
+        if not (settings.cluster_mode or settings.iam_auth):  # those keep the worker thread
+            self.aio = AsyncRedisStore(self)
 
     @classmethod
     def from_config(cls, config: TierConfig) -> RedisTier:
@@ -319,7 +260,7 @@ class RedisTier(NetworkTier):
 
     # -- writes ----------------------------------------------------------------------------
     def _set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
-        px = _millis(ttl)
+        px = millis(ttl)
         if len(encoded) == 1:
             ((key, payload),) = encoded.items()
             return [] if self.client.primary().set(key, payload, px=px) else [key]
@@ -343,8 +284,8 @@ class RedisTier(NetworkTier):
         if marker is None:
             if retry:
                 return super()._add_again(key, encoded, ttl, token)
-            return bool(client.set(key, encoded, px=_millis(ttl), nx=True))
-        px = _millis(ttl)
+            return bool(client.set(key, encoded, px=millis(ttl), nx=True))
+        px = millis(ttl)
         args = (encoded, token, "" if px is None else px, "1" if retry else "0")
         return bool(client.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
 
@@ -354,8 +295,7 @@ class RedisTier(NetworkTier):
     def _incr(self, key: str, delta: int, create: bool) -> int | None:
         from redis.exceptions import ResponseError
 
-        if not -(2**63) <= delta < 2**63:
-            raise OverflowError(f"cannot increment {key!r} by {delta}: Redis integers are 64-bit")
+        check_range(key, delta)
         client = self.client.primary()
         try:
             if create:
@@ -373,7 +313,7 @@ class RedisTier(NetworkTier):
         client = self.client.primary()
         if ttl is None:
             return bool(client.eval(PERSIST_EXISTING, 1, key))
-        return bool(client.pexpire(key, _millis(ttl) or 1))
+        return bool(client.pexpire(key, millis(ttl) or 1))
 
     def expire(self, key: str, ttl: float | None) -> bool:
         """Give ``key`` a new ttl (None: keep it forever); False if it is absent."""
