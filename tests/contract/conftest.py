@@ -3,7 +3,8 @@
 A :class:`Stack` makes tiers of one kind on one store (``stack.make(**options)``) and reads the
 store directly through ``stack.raw``, bypassing the tier and any proxy. Variants:
 
-- ``stack``: every stack, store healthy (memory, Redis standalone and cluster, DynamoDB on moto
+- ``stack``: every stack, store healthy (memory, Redis standalone, the same through the async
+  API (``redis-async``: see tests/fixtures/async_api.py) and cluster, DynamoDB on moto
   and dynalite, Memcached, layered memory+Redis, memory+DynamoDB and memory+Memcached);
 - ``shared_stack``: the same without the in-process memory tier;
 - ``down_stack``: the store cannot be reached (a fault proxy in ``down`` mode; closed ports for
@@ -14,11 +15,12 @@ store directly through ``stack.raw``, bypassing the tier and any proxy. Variants
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -28,6 +30,7 @@ from serverless_cache.tiers.base import Tier
 from serverless_cache.tiers.config import TierConfig
 from serverless_cache.tiers.kinds import build_tier
 from serverless_cache.tiers.memcached.keys import generation_key, wire_key
+from tests.fixtures.async_api import AsyncAPI
 from tests.fixtures.dynamodb_servers import REGION, LocalDynamoDB, make_table
 from tests.fixtures.fault_proxy import FaultProxy, ProxyFactory
 from tests.fixtures.memcached_servers import MemcachedServer
@@ -36,6 +39,7 @@ from tests.fixtures.redis_servers import RedisCluster, RedisServer, free_port
 NORMAL = [
     "memory",
     "redis",
+    "redis-async",
     "redis-cluster",
     "dynamodb-moto",
     "dynamodb-dynalite",
@@ -47,6 +51,7 @@ NORMAL = [
 SHARED = NORMAL[1:]
 LOST = [
     "redis",
+    "redis-async",
     "dynamodb-moto",
     "dynamodb-dynalite",
     "memcached",
@@ -289,6 +294,24 @@ def layered_builder(kind: str, location: str, defaults: dict[str, Any]) -> Build
     return build
 
 
+def awaited(builder: Builder, loop: asyncio.AbstractEventLoop) -> Builder:
+    """``builder``'s tiers called through the contract's coroutines, on ``loop``."""
+
+    def build(name: str, prefix: str, options: dict[str, Any]) -> Tier:
+        return cast(Tier, AsyncAPI(builder(name, prefix, options), loop))
+
+    return build
+
+
+@pytest.fixture
+def event_loop_for_test() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for a test's async calls, shut down as ``asyncio.run()`` does."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
 def _redis_stack(request: pytest.FixtureRequest, stack_id: str, variant: str) -> Stack:
     server: RedisServer = request.getfixturevalue("redis_server")
     url: str = request.getfixturevalue("redis_url")  # emptied for this test
@@ -300,6 +323,8 @@ def _redis_stack(request: pytest.FixtureRequest, stack_id: str, variant: str) ->
         url = f"redis://{proxy.address}/0"
     if stack_id == "layered-redis":
         builder = layered_builder("redis", url, REDIS_DEFAULTS)
+    elif stack_id == "redis-async":
+        builder = awaited(redis_builder(url), request.getfixturevalue("event_loop_for_test"))
     else:
         builder = redis_builder(url)
     return Stack(stack_id, variant, builder, raw, proxy, server_clock=True)
@@ -379,7 +404,7 @@ def _dynamodb_stack(request: pytest.FixtureRequest, stack_id: str, variant: str)
 def make_stack(request: pytest.FixtureRequest, stack_id: str, variant: str) -> Stack:
     if stack_id == "memory":
         return Stack("memory", variant, memory_builder(f"contract-{uuid.uuid4().hex[:8]}"), None)
-    if stack_id in ("redis", "layered-redis"):
+    if stack_id in ("redis", "redis-async", "layered-redis"):
         return _redis_stack(request, stack_id, variant)
     if stack_id == "redis-cluster":
         return _cluster_stack(request, variant)
