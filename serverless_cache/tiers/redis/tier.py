@@ -199,12 +199,7 @@ class RedisTier(NetworkTier):
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None, reads=[key])
-        value = MISSING if payload is None else self._value(key, payload)
-        if value is MISSING:
-            self.stats.misses += 1
-            return default
-        self.stats.hits += 1
-        return value
+        return self._answer(MISSING if payload is None else self._value(key, payload), default)
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         payloads = self.client.mget(keys)
