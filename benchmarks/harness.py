@@ -2,7 +2,9 @@
 
 Interleaving means a noisy moment on the machine hits every contender alike; the median of the
 rounds ignores outliers; ratios to a baseline measured in the same run are what we quote, in
-words ("1.25x slower" means it takes 1.25 times the baseline's time).
+words ("1.25x slower" means it takes 1.25 times the baseline's time). The CPU column is this
+process's CPU time per call: on a busy machine it moves less than the elapsed time (for a
+network call it leaves out the wait for the server).
 """
 
 from __future__ import annotations
@@ -22,17 +24,24 @@ def compare(
 ) -> dict[str, float]:
     """Time ``calls`` calls of each contender per round; print and return median ns per call."""
     samples: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
-            start = time.perf_counter_ns()
+            start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
             for _ in range(calls):
                 fn()
             samples[name].append((time.perf_counter_ns() - start) / calls)
+            cpu[name].append((time.process_time_ns() - start_cpu) / calls)
     medians = {name: statistics.median(values) for name, values in samples.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     print(f"\n{title}")
-    print(f"  {'contender':<44} {'median':>12}  compared with {baseline}")
+    against = f"compared with {baseline}"
+    width = max(34, len(against))
+    print(f"  {'contender':<44} {'median':>12}  {against:<{width}}  cpu")
     for name, median in medians.items():
-        print(f"  {name:<44} {median / 1000:>9.3f} us  {relative(median, medians[baseline])}")
+        words = relative(median, medians[baseline])
+        cpu_words = relative(cpu_medians[name], cpu_medians[baseline])
+        print(f"  {name:<44} {median / 1000:>9.3f} us  {words:<{width}}  {cpu_words}")
     return medians
 
 

@@ -231,3 +231,25 @@ def test_tagged_entries_read_natively_are_checked_as_in_sync(redis_url: str) -> 
     assert asyncio.run(c.aget("t", "gone")) == "gone"
     assert asyncio.run(c.aget_many(["t"])) == {}
     assert not asyncio.run(c.ahas_key("t"))
+
+
+def test_a_frozen_server_times_out_and_its_late_reply_is_never_read(
+    fresh_redis_server: RedisServer,
+) -> None:
+    c = cache(fresh_redis_server.url, **FAST)
+
+    async def calls() -> list[Any]:
+        await c.aset("k", "old")
+        await c.aset("other", "other value")
+        fresh_redis_server.freeze()
+        try:
+            frozen = await c.aget("other", "timed out")  # SOCKET_TIMEOUT, applied per call
+        finally:
+            fresh_redis_server.thaw()
+        clock.advance(5)  # past the breaker's cooldown
+        return [frozen, await c.aget("k"), await c.aget("other")]
+
+    # The late reply to the GET of "other" is on a connection that was dropped: never read
+    # as the answer to a later call.
+    assert run(calls) == ["timed out", "old", "other value"]
+    assert c.tier.stats.errors == 1

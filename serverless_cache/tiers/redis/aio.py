@@ -39,6 +39,9 @@ Loop = asyncio.AbstractEventLoop
 #: Connections per loop without MAX_CONNECTIONS: as many as the worker threads of the thread
 #: path (asyncio's default executor), so going native opens no more connections than it did.
 DEFAULT_CONNECTIONS = min(32, (os.cpu_count() or 1) + 4)
+#: Python 3.11's asyncio.timeout: one timer per call. redis.asyncio's own SOCKET_TIMEOUT wraps
+#: every write in asyncio.wait_for, a task per command; before 3.11 it keeps that.
+_timeout: Any = getattr(asyncio, "timeout", None)
 
 
 class LoopClients:
@@ -115,6 +118,8 @@ class AsyncClients:
 
         def client(url: str) -> Redis:
             kwargs = self.sync_client._common_kwargs(url)
+            if _timeout is not None:
+                kwargs["socket_timeout"] = None  # applied per call: AsyncRedisStore.deadline
             kwargs["retry"] = Retry(NoBackoff(), 0)  # retries are the guard's decision
             kwargs["max_connections"] = limit
             return Redis(connection_pool=ConnectionPool.from_url(url, **kwargs))
@@ -194,12 +199,19 @@ class AsyncRedisStore:
     def slots(self) -> asyncio.Semaphore:
         return self.clients().slots
 
+    def deadline(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """SOCKET_TIMEOUT for one call (a TimeoutError past it; the connection is dropped)."""
+        timeout = self.tier.settings.socket_timeout
+        return contextlib.nullcontext() if _timeout is None else _timeout(timeout)
+
     async def get(self, key: str) -> Any:
-        payload = await self.clients().reader().get(key)
+        async with self.deadline():
+            payload = await self.clients().reader().get(key)
         return MISSING if payload is None else payload
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        payloads = await self.clients().reader().mget(keys)
+        async with self.deadline():
+            payloads = await self.clients().reader().mget(keys)
         return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
     async def set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
@@ -207,11 +219,13 @@ class AsyncRedisStore:
         primary = self.clients().primary
         if len(encoded) == 1:
             ((key, payload),) = encoded.items()
-            return [] if await primary.set(key, payload, px=px) else [key]
+            async with self.deadline():
+                return [] if await primary.set(key, payload, px=px) else [key]
         pipe = primary.pipeline(transaction=False)
         for key, payload in encoded.items():
             pipe.set(key, payload, px=px)
-        replies = await pipe.execute(raise_on_error=False)
+        async with self.deadline():
+            replies = await pipe.execute(raise_on_error=False)
         return [key for key, reply in zip(encoded, replies, strict=True) if reply is not True]
 
     async def add(
@@ -220,10 +234,12 @@ class AsyncRedisStore:
         px = millis(ttl)
         args = (encoded, token, "" if px is None else px, "1" if again else "0")
         marker = token_key(key, cluster=False)
-        return bool(await self.clients().primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
+        async with self.deadline():
+            return bool(await self.clients().primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
-        removed: int = await self.clients().primary.unlink(*keys)
+        async with self.deadline():
+            removed: int = await self.clients().primary.unlink(*keys)
         return removed
 
     async def incr(self, key: str, delta: int, create: bool) -> int | None:
@@ -232,11 +248,13 @@ class AsyncRedisStore:
         check_range(key, delta)
         primary = self.clients().primary
         try:
-            if create:
-                return int(await primary.incrby(key, delta))
-            result = await primary.eval(INCR_EXISTING, 1, key, delta)
+            async with self.deadline():
+                if create:
+                    return int(await primary.incrby(key, delta))
+                result = await primary.eval(INCR_EXISTING, 1, key, delta)
         except ResponseError as exc:
-            stored = await primary.get(key) if "out of range" in str(exc) else None
+            async with self.deadline():
+                stored = await primary.get(key) if "out of range" in str(exc) else None
             error = incr_error(key, delta, exc, stored)
             if error is None:
                 raise
@@ -245,6 +263,7 @@ class AsyncRedisStore:
 
     async def touch(self, key: str, ttl: float | None) -> bool:
         primary = self.clients().primary
-        if ttl is None:
-            return bool(await primary.eval(PERSIST_EXISTING, 1, key))
-        return bool(await primary.pexpire(key, millis(ttl) or 1))
+        async with self.deadline():
+            if ttl is None:
+                return bool(await primary.eval(PERSIST_EXISTING, 1, key))
+            return bool(await primary.pexpire(key, millis(ttl) or 1))
