@@ -61,6 +61,17 @@ class CodecSettings:
         )
 
 
+class Encoded:
+    """A value encoded once for several tiers (a layered write): a tier whose codec equals
+    ``codec`` stores ``frame`` (an in-process one ``bare``, the pickle without its header)
+    instead of encoding ``value`` again; any other tier encodes ``value`` itself."""
+
+    __slots__ = ("bare", "codec", "frame", "value")
+
+    def __init__(self, value: Any, codec: Codec, frame: bytes, bare: bytes | None) -> None:
+        self.value, self.codec, self.frame, self.bare = value, codec, frame, bare
+
+
 class Serializer(Protocol):
     """An object serializer of another library (cachelib's, as Flask-Caching assigns them)."""
 
@@ -92,8 +103,25 @@ class Codec:
         key = settings.signing_key
         self._key = key.encode() if isinstance(key, str) else key
 
+    def same_as(self, other: Codec) -> bool:
+        """Whether ``other`` writes exactly what this codec writes (and reads it back)."""
+        return other is self or (
+            other.settings == self.settings and other.serializer is self.serializer
+        )
+
+    def encode_once(self, value: Any) -> Encoded:
+        """``value`` encoded for every tier whose codec is the same as this one."""
+        if self.plain_pickle:
+            bare = pickle.dumps(value, self.settings.pickle_protocol)
+            return Encoded(value, self, bytes((_PICKLE,)) + bare, bare)
+        return Encoded(value, self, self.dumps(value), None)
+
     def dumps(self, value: Any) -> bytes:
         """Encode ``value``; a value the serializer cannot handle raises its own error."""
+        if type(value) is Encoded:
+            if value.codec is self or self.same_as(value.codec):
+                return value.frame
+            value = value.value
         if type(value) is int:
             return str(value).encode()
         header = self._kind

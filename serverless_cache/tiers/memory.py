@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from serverless_cache import clock, registry
 from serverless_cache import tags as tagging
-from serverless_cache.codec import Codec, CodecSettings
+from serverless_cache.codec import Codec, CodecSettings, Encoded
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
@@ -42,7 +42,8 @@ from serverless_cache.tiers.sizing import (
     stored_bytes,
 )
 
-_IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
+#: Kept as they are, not encoded: a caller cannot change them in place.
+IMMUTABLE_TYPES = frozenset({int, float, bool, str, bytes, type(None)})
 #: The fixed cost of an entry besides its key, value and index slot (see tiers.sizing).
 ENTRY_OVERHEAD = ENTRY_BYTES + EXPIRY_BYTES
 
@@ -215,7 +216,13 @@ class MemoryTier(Tier):
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
         """The stored value, the bytes it holds, and whether it is encoded."""
-        if type(value) in _IMMUTABLE:
+        if type(value) is Encoded:  # a layered write, encoded once for its tiers
+            if self.codec.same_as(value.codec):
+                payload = value.bare if self._plain_pickle else value.frame
+                assert payload is not None  # a plain-pickle codec always keeps ``bare``
+                return payload, object_bytes(payload), True
+            value = value.value
+        if type(value) in IMMUTABLE_TYPES:
             return value, object_bytes(value), False
         if self._plain_pickle:
             payload = pickle.dumps(value, self._pickle_protocol)
@@ -361,7 +368,7 @@ class MemoryTier(Tier):
             expires_at = clock.time() + ttl
         else:  # the base checks, clamps, or removes
             return super().set(key, value, ttl)
-        if type(value) in _IMMUTABLE:
+        if type(value) in IMMUTABLE_TYPES:
             stored, encoded = value, False
         elif self._plain_pickle:
             stored, encoded = pickle.dumps(value, self._pickle_protocol), True

@@ -44,6 +44,7 @@ from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
 from serverless_cache.tiers.layered.held_tags import untagged
 from serverless_cache.tiers.layered.promotion import fallback_renewals, promotions
 from serverless_cache.tiers.layered.state import LayeredState
+from serverless_cache.tiers.memory import IMMUTABLE_TYPES
 
 R = TypeVar("R")
 
@@ -82,6 +83,7 @@ class LayeredTier(Tier):
         )
         if not self.local_tiers:
             self.state.next_check = float("inf")
+        self.shared_codec = self._share_codec()
         self.tag_source = self.last
         for tier in self.tiers:  # local copies are checked here, against the versions held
             tier.tag_source = None if tier in self.local_tiers else self.last
@@ -123,10 +125,27 @@ class LayeredTier(Tier):
         super().set_codec(codec)
         for tier in self.tiers:
             tier.set_codec(codec)
+        self.shared_codec = self._share_codec()
 
-    # -- encoding: each tier encodes for itself ---------------------------------------------
+    # -- encoding: each tier encodes for itself, once for the tiers of one codec -------------
+    def _share_codec(self) -> Codec | None:
+        """The first tier's codec, now also that of the tiers below that encode alike, so a
+        write encodes its value once for all of them (None: no other tier does)."""
+        codec = self.first.codec
+        alike = [tier for tier in self.tiers[1:] if codec.same_as(tier.codec)]
+        for tier in alike:
+            if tier.codec is not codec:
+                tier.set_codec(codec)
+        return codec if alike else None
+
     def _encode(self, key: str, value: Any) -> Any:
-        return value
+        """An :class:`Encoded` value: the L1 keeps its own pickle of it, never the caller's
+        object, and the tiers below store the same bytes; values L1 keeps as they are
+        (str, int...) go down as they are."""
+        codec = self.shared_codec
+        if codec is None or type(value) in IMMUTABLE_TYPES:
+            return value
+        return codec.encode_once(value)
 
     def _decode(self, key: str, raw: Any) -> Any:
         return raw
