@@ -49,8 +49,6 @@ ADD_WITH_TOKEN: Final = (
     "if ok then redis.call('SET', KEYS[2], ARGV[2], 'PX', 30000) return 1 end return 0"
 )
 TOKEN_SUFFIX: Final = "\x1fadd-token"
-#: GET and PTTL of one key in one command (a missing value is Lua's false: None here).
-GET_WITH_PTTL: Final = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}"
 
 
 @dataclass(frozen=True)
@@ -271,15 +269,14 @@ class RedisTier(NetworkTier):
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[bytes, float | None]]:
         """Values with their expiry in one round trip (a pipeline of GET and PTTL per key;
-        one script for a single key on the primary: a pipeline costs more Python than it)."""
+        for a single key, the client's cheaper :meth:`~RedisClient.get_with_pttl`)."""
         now = clock.time()  # before the request: an expiry computed from it is never late
-        reader = self.client.reader()
-        if len(keys) == 1 and reader is self.client.primary():
-            payload, remaining_ms = reader.eval(GET_WITH_PTTL, 1, keys[0])
+        if len(keys) == 1:
+            payload, remaining_ms = self.client.get_with_pttl(keys[0])
             if payload is None or remaining_ms == -2:
                 return {}
             return {keys[0]: (payload, None if remaining_ms < 0 else now + remaining_ms / 1000)}
-        pipe = reader.pipeline(transaction=False)
+        pipe = self.client.reader().pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
             pipe.pttl(key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from serverless_cache.resilience import CircuitBreaker
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     import redis
 
     from serverless_cache.tiers.redis.tier import RedisSettings
+
+#: GET and PTTL of one key in one command (a missing value is Lua's false: None here).
+GET_WITH_PTTL: Final = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}"
 
 
 class RedisClient:
@@ -74,6 +77,11 @@ class RedisClient:
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         """MGET from the reader, in key order."""
         raise NotImplementedError
+
+    def get_with_pttl(self, key: str) -> tuple[bytes | None, int]:
+        """GET and PTTL of ``key`` from the reader, in one round trip."""
+        payload, remaining_ms = self.reader().eval(GET_WITH_PTTL, 1, key)
+        return payload, remaining_ms
 
     def unlink(self, keys: Sequence[str]) -> int:
         """UNLINK on the primary; how many keys existed."""
@@ -132,6 +140,21 @@ class StandaloneClient(RedisClient):
 
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         return self.reader().mget(keys)  # type: ignore[return-value]
+
+    def get_with_pttl(self, key: str) -> tuple[bytes | None, int]:
+        """Both commands in one write on one pooled connection: the server runs them as
+        fast as a GET, where a script costs it a Lua call and a pipeline object costs us
+        more Python than the two replies."""
+        pool = self.reader().connection_pool
+        connection: Any = pool.get_connection()  # redis-py leaves Connection untyped
+        try:
+            connection.send_packed_command(connection.pack_commands([("GET", key), ("PTTL", key)]))
+            return connection.read_response(), connection.read_response()
+        except BaseException:
+            connection.disconnect()  # a reply may be left unread on the socket
+            raise
+        finally:
+            pool.release(connection)
 
     def unlink(self, keys: Sequence[str]) -> int:
         return self.primary().unlink(*keys)
