@@ -61,7 +61,7 @@ class RacingTier(RecordingTier):
     def __init__(self, store_name: str) -> None:
         super().__init__(store_name)
         self.hook: Callable[[], Any] | None = None
-        self.hook_after_read = True  # else just before the next set_many (a promotion)
+        self.hook_after_read = True  # else just before the next set or set_many (a promotion)
 
     def _fire(self) -> None:
         hook, self.hook = self.hook, None
@@ -75,6 +75,11 @@ class RacingTier(RecordingTier):
         if self.hook_after_read:
             self._fire()
         return entries
+
+    def set(self, key: str, value: Any, ttl: float | None, **kwargs: Any) -> bool:
+        if not self.hook_after_read:
+            self._fire()
+        return super().set(key, value, ttl, **kwargs)
 
     def set_many(self, items: Mapping[str, Any], ttl: float | None, **kwargs: Any) -> list[str]:
         if not self.hook_after_read:

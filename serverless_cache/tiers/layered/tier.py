@@ -300,6 +300,10 @@ class LayeredTier(Tier):
         for index in range(source):
             tier = self.tiers[index]
             for ttl, items in promotions(entries, now, started, self.caps[index]).items():
+                if len(items) == 1:  # a single-key miss: the tier's own (faster) set
+                    ((key, value),) = items.items()
+                    tier.stats.promotions += tier.set(key, value, ttl)
+                    continue
                 failed = tier.set_many(items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
             if tier.in_process and life > 0:  # never older than what this instance has read
