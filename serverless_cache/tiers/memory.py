@@ -216,19 +216,22 @@ class MemoryTier(Tier):
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
         """The stored value, the bytes it holds, and whether it is encoded."""
+        stored, encoded = self._stored(value)
+        return stored, object_bytes(stored), encoded
+
+    def _stored(self, value: Any) -> tuple[Any, bool]:
+        """What the store keeps for ``value``, and whether that is encoded."""
         if type(value) is Encoded:  # a layered write, encoded once for its tiers
             if self.codec.same_as(value.codec):
                 payload = value.bare if self._plain_pickle else value.frame
-                assert payload is not None  # a plain-pickle codec always keeps ``bare``
-                return payload, object_bytes(payload), True
+                if payload is not None:  # a plain-pickle codec always keeps ``bare``
+                    return payload, True
             value = value.value
         if type(value) in IMMUTABLE_TYPES:
-            return value, object_bytes(value), False
+            return value, False
         if self._plain_pickle:
-            payload = pickle.dumps(value, self._pickle_protocol)
-        else:
-            payload = self.codec.dumps(value)
-        return payload, object_bytes(payload), True
+            return pickle.dumps(value, self._pickle_protocol), True
+        return self.codec.dumps(value), True
 
     @staticmethod
     def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
@@ -370,10 +373,10 @@ class MemoryTier(Tier):
             return super().set(key, value, ttl)
         if type(value) in IMMUTABLE_TYPES:
             stored, encoded = value, False
-        elif self._plain_pickle:
+        elif self._plain_pickle and type(value) is not Encoded:
             stored, encoded = pickle.dumps(value, self._pickle_protocol), True
         else:
-            stored, encoded = self.codec.dumps(value), True
+            stored, encoded = self._stored(value)
         size = stored_bytes(key, stored, ttl is not None)
         entry = tuple.__new__(_Entry, (stored, expires_at, size, encoded))
         store = self.store

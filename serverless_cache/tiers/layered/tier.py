@@ -70,7 +70,8 @@ class LayeredTier(Tier):
             raise ConfigurationError("a layered tier needs at least two tiers and one cap each")
         super().__init__(config, Codec(), stampede_settings)
         self.tiers = list(tiers)
-        self.caps = [*caps[:-1], None]
+        # Floats, as the ttls they cap: an in-process tier's fast set takes floats only.
+        self.caps = [*(None if cap is None else float(cap) for cap in caps[:-1]), None]
         self.settings = settings or LayeredSettings()
         self.first = self.tiers[0]
         self.last = self.tiers[-1]
@@ -300,11 +301,7 @@ class LayeredTier(Tier):
         for index in range(source):
             tier = self.tiers[index]
             for ttl, items in promotions(entries, now, started, self.caps[index]).items():
-                if len(items) == 1:  # a single-key miss: the tier's own (faster) set
-                    ((key, value),) = items.items()
-                    tier.stats.promotions += tier.set(key, value, ttl)
-                    continue
-                failed = tier.set_many(items, ttl)
+                failed = _store(tier, items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
             if tier.in_process and life > 0:  # never older than what this instance has read
                 for ttl, copies in fallback_renewals(entries, now, life).items():
@@ -372,7 +369,7 @@ class LayeredTier(Tier):
             accepted = {k: v for k, v in items.items() if k not in refused} if refused else items
             if not accepted:
                 continue
-            failed = tier.set_many(accepted, self._capped(index, ttl))
+            failed = _store(tier, accepted, self._capped(index, ttl))
             if failed:
                 tier.delete_many(self._with_fallbacks(failed))
                 refused = [*refused, *failed]
@@ -462,3 +459,11 @@ class LayeredTier(Tier):
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
         return {f"{i + 1}:{tier.kind}": tier.stats for i, tier in enumerate(self.tiers)}
+
+
+def _store(tier: Tier, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+    """``tier.set_many``; for a single item the tier's own ``set``, which tiers make fast."""
+    if len(items) == 1:
+        ((key, value),) = items.items()
+        return [] if tier.set(key, value, ttl) else [key]
+    return tier.set_many(items, ttl)
