@@ -194,6 +194,8 @@ class MemoryTier(Tier):
         self._pickle_protocol = settings.pickle_protocol
         # Nothing to sign or compress in process memory unless asked: plain pickle is faster.
         self._plain_pickle = codec.plain_pickle
+        #: Whether writes keep fallback copies: then set and delete take the base's way.
+        self._keeps_fallbacks = self.stampede.fallback_life > 0
 
     @property
     def identity(self) -> Hashable:
@@ -363,7 +365,7 @@ class MemoryTier(Tier):
     def set(
         self, key: str, value: Any, ttl: float | None, *, tags: Sequence[str] | None = None
     ) -> bool:
-        if tags or self.stampede.fallback_life > 0:
+        if tags or self._keeps_fallbacks:
             return super().set(key, value, ttl, tags=tags)  # tags, fallback copies: the base's
         if ttl is None:
             expires_at = math.inf
@@ -389,7 +391,7 @@ class MemoryTier(Tier):
         return done
 
     def delete(self, key: str) -> bool:
-        if self.stampede.fallback_life > 0:
+        if self._keeps_fallbacks:
             return super().delete(key)
         self.stats.deletes += 1
         store = self.store
