@@ -28,6 +28,9 @@ _SIGNED = 0x20
 #: A tagged value under a serializer that cannot keep a Tagged object: ``[value, versions]``.
 _TAGGED = 0x40
 _MAC_SIZE = 32
+_PICKLE_HEADER = bytes((_PICKLE,))
+#: Up to this size a payload's body is copied to unpickle it, above it viewed in place.
+_COPY_MAX = 4096
 _INT_FIRST_BYTES = frozenset(b"-0123456789")
 
 
@@ -113,7 +116,7 @@ class Codec:
         """``value`` encoded for every tier whose codec is the same as this one."""
         if self.plain_pickle:
             bare = pickle.dumps(value, self.settings.pickle_protocol)
-            return Encoded(value, self, bytes((_PICKLE,)) + bare, bare)
+            return Encoded(value, self, _PICKLE_HEADER + bare, bare)
         return Encoded(value, self, self.dumps(value), None)
 
     def dumps(self, value: Any) -> bytes:
@@ -145,9 +148,11 @@ class Codec:
 
     def loads(self, data: bytes) -> Any:
         """Decode a payload written by :meth:`dumps`; never unpickles an unverified payload."""
-        if self._key is None and data and data[0] == _PICKLE:  # the common case, first
+        if self._key is None and data[:1] == _PICKLE_HEADER:  # the common case, first
+            # A small body is cheaper to copy than to view; a large one is viewed, not copied.
+            body = data[1:] if len(data) <= _COPY_MAX else memoryview(data)[1:]
             try:
-                return pickle.loads(memoryview(data)[1:])
+                return pickle.loads(body)
             except Exception as exc:
                 raise DecodeError(
                     f"payload could not be unpickled ({type(exc).__name__})"

@@ -139,3 +139,9 @@ def test_a_codec_of_other_settings_encodes_the_value_itself() -> None:
     frame = signed.dumps(encoded)
     assert frame != encoded.frame and signed.loads(frame) == {"x": 1}
     assert Codec().loads(Codec().dumps(Codec().encode_once([7]))) == [7]
+
+
+@pytest.mark.parametrize("size", [10, 4096, 100_000])
+def test_pickled_payloads_of_every_size_round_trip(size: int) -> None:
+    codec, value = Codec(), {"blob": "x" * size}
+    assert codec.loads(codec.dumps(value)) == value
