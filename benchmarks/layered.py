@@ -1,10 +1,11 @@
 """The layered tier against the bare tiers it is made of, on a private redis-server.
 
-Two comparisons, in one run: a layered ``get`` that hits L1 against the bare execution-context
-tier, and one that misses L1 and hits Redis against the bare Redis tier. For the second, the
-L1 copy is dropped before each call (the bare contender removes an unrelated key, at the same
-cost), so every call takes the whole miss path: L1 lookup, GET + PTTL in one round trip, and
-the promotion into L1.
+Comparisons, in one run: a layered ``get`` that hits L1 against the bare execution-context
+tier, and one that misses L1 and hits Redis against the bare Redis tier; ``set`` of a small
+and of a 1 MB mutable value against the bare Redis tier (the layered one writes both tiers);
+``get_many`` of keys all in L1. For the miss, the L1 copy is dropped before each call (the
+bare contender removes an unrelated key, at the same cost), so every call takes the whole miss
+path: L1 lookup, GET + PTTL in one round trip, and the promotion into L1.
 """
 
 from __future__ import annotations
@@ -70,6 +71,17 @@ def run(url: str) -> None:
         rounds=9,
         calls=500,
     )
+    big = {"rows": [[i, f"name-{i}", i * 0.5] for i in range(35_000)]}  # about 1 MB pickled
+    big_writes = compare(
+        "set of a 1 MB mutable value vs the bare Redis tier",
+        {
+            "RedisTier.set": lambda: bare_redis.set("big", big, 300),
+            "LayeredTier.set": lambda: layered.set("big", big, 300),
+        },
+        "RedisTier.set",
+        rounds=9,
+        calls=10,
+    )
     keys = [f"many-{i}" for i in range(1_000)]
     bare_memory.set_many(dict.fromkeys(keys, VALUE), None)
     layered.set_many(dict.fromkeys(keys, VALUE), None)
@@ -90,6 +102,7 @@ def run(url: str) -> None:
         f"L1 miss + Redis hit "
         f"{miss['LayeredTier.get (L1 miss, Redis hit)'] / miss['RedisTier.get']:.2f}, "
         f"set {writes['LayeredTier.set'] / writes['RedisTier.set']:.2f}, "
+        f"set 1 MB {big_writes['LayeredTier.set'] / big_writes['RedisTier.set']:.2f}, "
         f"get_many(1000) from L1 "
         f"{many['LayeredTier.get_many (all in L1)'] / many['MemoryTier.get_many']:.2f}"
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from benchmarks.harness import compare
+from benchmarks.harness import compare, relative
 
 
 def pair(
@@ -89,11 +89,35 @@ def main() -> None:
         pair("SimpleCache", simple, "ExecutionContextCache", flask_ours, "get", "record"),
         "SimpleCache",
     )
-    compare(
+    sets = compare(
         "Flask-Caching set, dict value",
         pair("SimpleCache", simple, "ExecutionContextCache", flask_ours, "set", "w", record),
         "SimpleCache",
     )
+
+    def set_and_delete(cache: Any) -> Callable[[], object]:
+        return lambda: (cache.set("d", record), cache.delete("d"))
+
+    both = compare(
+        "Flask-Caching set then delete of that key, dict value",
+        {name: set_and_delete(cache) for name, cache in flask_pair(simple, flask_ours).items()},
+        "SimpleCache",
+    )
+    compare(
+        "Flask-Caching delete, key absent",
+        pair("SimpleCache", simple, "ExecutionContextCache", flask_ours, "delete", "nope"),
+        "SimpleCache",
+    )
+    deletes = {name: both[name] - sets[name] for name in both}
+    print(
+        "\nFlask-Caching delete of a present key, (set then delete) - set: "
+        + ", ".join(f"{name} {ns / 1000:.3f} us" for name, ns in deletes.items())
+        + f" ({relative(deletes['ExecutionContextCache'], deletes['SimpleCache'])})"
+    )
+
+
+def flask_pair(simple: Any, ours: Any) -> dict[str, Any]:
+    return {"SimpleCache": simple, "ExecutionContextCache": ours}
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ _SIGNED = 0x20
 #: A tagged value under a serializer that cannot keep a Tagged object: ``[value, versions]``.
 _TAGGED = 0x40
 _MAC_SIZE = 32
+_PICKLE_HEADER = bytes((_PICKLE,))
+#: Up to this size a payload's body is copied to unpickle it, above it viewed in place.
+_COPY_MAX = 4096
 _INT_FIRST_BYTES = frozenset(b"-0123456789")
 
 
@@ -61,6 +64,17 @@ class CodecSettings:
         )
 
 
+class Encoded:
+    """A value encoded once for several tiers (a layered write): a tier whose codec equals
+    ``codec`` stores ``frame`` (an in-process one ``bare``, the pickle without its header)
+    instead of encoding ``value`` again; any other tier encodes ``value`` itself."""
+
+    __slots__ = ("bare", "codec", "frame", "value")
+
+    def __init__(self, value: Any, codec: Codec, frame: bytes, bare: bytes | None) -> None:
+        self.value, self.codec, self.frame, self.bare = value, codec, frame, bare
+
+
 class Serializer(Protocol):
     """An object serializer of another library (cachelib's, as Flask-Caching assigns them)."""
 
@@ -92,8 +106,25 @@ class Codec:
         key = settings.signing_key
         self._key = key.encode() if isinstance(key, str) else key
 
+    def same_as(self, other: Codec) -> bool:
+        """Whether ``other`` writes exactly what this codec writes (and reads it back)."""
+        return other is self or (
+            other.settings == self.settings and other.serializer is self.serializer
+        )
+
+    def encode_once(self, value: Any) -> Encoded:
+        """``value`` encoded for every tier whose codec is the same as this one."""
+        if self.plain_pickle:
+            bare = pickle.dumps(value, self.settings.pickle_protocol)
+            return Encoded(value, self, _PICKLE_HEADER + bare, bare)
+        return Encoded(value, self, self.dumps(value), None)
+
     def dumps(self, value: Any) -> bytes:
         """Encode ``value``; a value the serializer cannot handle raises its own error."""
+        if type(value) is Encoded:
+            if value.codec is self or self.same_as(value.codec):
+                return value.frame
+            value = value.value
         if type(value) is int:
             return str(value).encode()
         header = self._kind
@@ -117,9 +148,11 @@ class Codec:
 
     def loads(self, data: bytes) -> Any:
         """Decode a payload written by :meth:`dumps`; never unpickles an unverified payload."""
-        if self._key is None and data and data[0] == _PICKLE:  # the common case, first
+        if self._key is None and data[:1] == _PICKLE_HEADER:  # the common case, first
+            # A small body is cheaper to copy than to view; a large one is viewed, not copied.
+            body = data[1:] if len(data) <= _COPY_MAX else memoryview(data)[1:]
             try:
-                return pickle.loads(memoryview(data)[1:])
+                return pickle.loads(body)
             except Exception as exc:
                 raise DecodeError(
                     f"payload could not be unpickled ({type(exc).__name__})"

@@ -118,3 +118,30 @@ def test_repr_hides_the_signing_key() -> None:
 def test_bad_options_name_the_option(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         CodecSettings(**options)
+
+
+@pytest.mark.parametrize("settings", [CodecSettings(), CodecSettings(compress_min_bytes=0)])
+def test_a_value_encoded_once_is_what_an_equal_codec_writes(settings: CodecSettings) -> None:
+    value = {"rows": list(range(100))}
+    encoded = Codec(settings).encode_once(value)
+    other = Codec(settings)
+    assert other.dumps(encoded) == encoded.frame == other.dumps(value)
+    assert other.loads(encoded.frame) == value
+    bare = encoded.bare
+    assert (bare is not None) == other.plain_pickle
+    if bare is not None:
+        assert pickle.loads(bare) == value
+
+
+def test_a_codec_of_other_settings_encodes_the_value_itself() -> None:
+    encoded = Codec().encode_once({"x": 1})
+    signed = Codec(CodecSettings(signing_key="key"))
+    frame = signed.dumps(encoded)
+    assert frame != encoded.frame and signed.loads(frame) == {"x": 1}
+    assert Codec().loads(Codec().dumps(Codec().encode_once([7]))) == [7]
+
+
+@pytest.mark.parametrize("size", [10, 4096, 100_000])
+def test_pickled_payloads_of_every_size_round_trip(size: int) -> None:
+    codec, value = Codec(), {"blob": "x" * size}
+    assert codec.loads(codec.dumps(value)) == value

@@ -118,8 +118,11 @@ class TierCache(BaseCache):
     def set(
         self, key: str, value: Any, timeout: Timeout = None, *, tags: Sequence[str] = ()
     ) -> bool:
-        tags = [*tags, *context_tags()]
-        return self._tier.set(self.key_prefix + key, value, self._ttl(timeout), tags=tags)
+        ttl = self._default_ttl if timeout is None else self._ttl(timeout)
+        extra = context_tags()
+        if extra or tags:
+            return self._tier.set(self.key_prefix + key, value, ttl, tags=[*tags, *extra])
+        return self._tier.set(self.key_prefix + key, value, ttl)  # the hot path: no tags
 
     def add(
         self, key: str, value: Any, timeout: Timeout = None, *, tags: Sequence[str] = ()

@@ -1,11 +1,12 @@
 """The Tier contract as coroutines: what async adapters (Django's ``a*`` methods) await.
 
 Each function applies the rules of its sync twin through the same steps of the base
-(``_answer``, ``_decoded``, ``_counted``, ``_stored``, ``_added``, ``_incremented``), awaiting
-the tier's store in asyncio (:attr:`Tier.aio`) under its guard (:meth:`Tier._arun`), so no
-worker thread waits on the network. Where the sync path must answer (a tier without ``aio``,
-tags, fallback copies, dropped writes waiting to be undone: :meth:`Tier._awaitable`), the sync
-method runs in a worker thread; an in-process tier is called directly, as it never waits.
+(``_answer``, ``_decoded``, ``_counted``, ``_finish_set``, ``_finish_add``, ``_finish_incr``),
+awaiting the tier's store in asyncio (:attr:`Tier.aio`) under its guard (:meth:`Tier._arun`),
+so no worker thread waits on the network. Where the sync path must answer (a tier without
+``aio``, tags, fallback copies, dropped writes waiting to be undone: :meth:`Tier._awaitable`),
+the sync method runs in a worker thread; an in-process tier is called directly, as it never
+waits.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ async def set_many(
     encoded = {key: tier._encode(key, value) for key, value in items.items()}
     keys = list(encoded)
     failed = await tier._arun("set_many", lambda: aio.set_many(encoded, ttl), keys, writes=keys)
-    return tier._stored(encoded, ttl, failed)
+    return tier._finish_set(encoded, ttl, failed)
 
 
 async def set(
@@ -144,7 +145,7 @@ async def add(
         False,
         retry=lambda: aio.add(key, encoded, ttl, token, again=True),
     )
-    return tier._added(key, encoded, ttl, added)
+    return tier._finish_add(key, encoded, ttl, added)
 
 
 async def remove(tier: Tier, keys: Sequence[str]) -> int:
@@ -177,7 +178,7 @@ async def incr(tier: Tier, key: str, delta: int = 1, *, create: bool = False) ->
     result: Any = await tier._arun(
         "incr", lambda: aio.incr(key, delta, create), UNREACHABLE, retry=None, writes=[key]
     )
-    return tier._incremented(key, result)
+    return tier._finish_incr(key, result)
 
 
 async def touch(tier: Tier, key: str, ttl: float | None) -> bool:

@@ -208,9 +208,9 @@ class Tier(Primitives):
         encoded = {key: self._encode(key, value) for key, value in items.items()}
         keys = list(encoded)
         failed = self._run("set_many", lambda: self._set_many(encoded, ttl), keys, writes=keys)
-        return self._stored(encoded, ttl, failed)
+        return self._finish_set(encoded, ttl, failed)
 
-    def _stored(
+    def _finish_set(
         self, encoded: Mapping[str, Any], ttl: float | None, failed: list[str]
     ) -> list[str]:
         """After a ``set_many`` of ``encoded``: counted, refused keys remembered, fallback
@@ -248,9 +248,9 @@ class Tier(Primitives):
             False,
             retry=lambda: self._add_again(key, encoded, ttl, token),
         )
-        return self._added(key, encoded, ttl, added)
+        return self._finish_add(key, encoded, ttl, added)
 
-    def _added(self, key: str, encoded: Any, ttl: float | None, added: bool) -> bool:
+    def _finish_add(self, key: str, encoded: Any, ttl: float | None, added: bool) -> bool:
         """After an ``add``: counted, and its fallback copy written when it stored."""
         self.stats.sets += added
         if added and self.stampede.fallback_life > 0:
@@ -292,9 +292,9 @@ class Tier(Primitives):
         result: Any = self._run(
             "incr", lambda: self._incr(key, delta, create), UNREACHABLE, retry=None, writes=[key]
         )
-        return self._incremented(key, result)
+        return self._finish_incr(key, result)
 
-    def _incremented(self, key: str, result: Any) -> int:
+    def _finish_incr(self, key: str, result: Any) -> int:
         """What ``incr`` answers for the primitive's result (UNREACHABLE, None: missing)."""
         if result is UNREACHABLE:
             raise CacheUnavailableError(

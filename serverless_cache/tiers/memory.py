@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from serverless_cache import clock, registry
 from serverless_cache import tags as tagging
-from serverless_cache.codec import Codec, CodecSettings
+from serverless_cache.codec import Codec, CodecSettings, Encoded
 from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
@@ -42,7 +42,8 @@ from serverless_cache.tiers.sizing import (
     stored_bytes,
 )
 
-_IMMUTABLE = frozenset({int, float, bool, str, bytes, type(None)})
+#: Kept as they are, not encoded: a caller cannot change them in place.
+IMMUTABLE_TYPES = frozenset({int, float, bool, str, bytes, type(None)})
 #: The fixed cost of an entry besides its key, value and index slot (see tiers.sizing).
 ENTRY_OVERHEAD = ENTRY_BYTES + EXPIRY_BYTES
 
@@ -193,6 +194,8 @@ class MemoryTier(Tier):
         self._pickle_protocol = settings.pickle_protocol
         # Nothing to sign or compress in process memory unless asked: plain pickle is faster.
         self._plain_pickle = codec.plain_pickle
+        #: Whether writes keep fallback copies: then set and delete take the base's way.
+        self._keeps_fallbacks = self.stampede.fallback_life > 0
 
     @property
     def identity(self) -> Hashable:
@@ -215,13 +218,22 @@ class MemoryTier(Tier):
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, key: str, value: Any) -> tuple[Any, int, bool]:
         """The stored value, the bytes it holds, and whether it is encoded."""
-        if type(value) in _IMMUTABLE:
-            return value, object_bytes(value), False
+        stored, encoded = self._stored(value)
+        return stored, object_bytes(stored), encoded
+
+    def _stored(self, value: Any) -> tuple[Any, bool]:
+        """What the store keeps for ``value``, and whether that is encoded."""
+        if type(value) is Encoded:  # a layered write, encoded once for its tiers
+            if self.codec.same_as(value.codec):
+                payload = value.bare if self._plain_pickle else value.frame
+                if payload is not None:  # a plain-pickle codec always keeps ``bare``
+                    return payload, True
+            value = value.value
+        if type(value) in IMMUTABLE_TYPES:
+            return value, False
         if self._plain_pickle:
-            payload = pickle.dumps(value, self._pickle_protocol)
-        else:
-            payload = self.codec.dumps(value)
-        return payload, object_bytes(payload), True
+            return pickle.dumps(value, self._pickle_protocol), True
+        return self.codec.dumps(value), True
 
     @staticmethod
     def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
@@ -353,7 +365,7 @@ class MemoryTier(Tier):
     def set(
         self, key: str, value: Any, ttl: float | None, *, tags: Sequence[str] | None = None
     ) -> bool:
-        if tags or self.stampede.fallback_life > 0:
+        if tags or self._keeps_fallbacks:
             return super().set(key, value, ttl, tags=tags)  # tags, fallback copies: the base's
         if ttl is None:
             expires_at = math.inf
@@ -361,12 +373,12 @@ class MemoryTier(Tier):
             expires_at = clock.time() + ttl
         else:  # the base checks, clamps, or removes
             return super().set(key, value, ttl)
-        if type(value) in _IMMUTABLE:
+        if type(value) in IMMUTABLE_TYPES:
             stored, encoded = value, False
-        elif self._plain_pickle:
+        elif self._plain_pickle and type(value) is not Encoded:
             stored, encoded = pickle.dumps(value, self._pickle_protocol), True
         else:
-            stored, encoded = self.codec.dumps(value), True
+            stored, encoded = self._stored(value)
         size = stored_bytes(key, stored, ttl is not None)
         entry = tuple.__new__(_Entry, (stored, expires_at, size, encoded))
         store = self.store
@@ -379,7 +391,7 @@ class MemoryTier(Tier):
         return done
 
     def delete(self, key: str) -> bool:
-        if self.stampede.fallback_life > 0:
+        if self._keeps_fallbacks:
             return super().delete(key)
         self.stats.deletes += 1
         store = self.store

@@ -7,6 +7,7 @@ version (separate processes, Redis, DynamoDB) is in test_layered_servers.py.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from serverless_cache.codec import Codec
+from serverless_cache.codec import Codec, CodecSettings
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import stats_for
 from serverless_cache.tiers.base import MISSING
@@ -60,7 +61,7 @@ class RacingTier(RecordingTier):
     def __init__(self, store_name: str) -> None:
         super().__init__(store_name)
         self.hook: Callable[[], Any] | None = None
-        self.hook_after_read = True  # else just before the next set_many (a promotion)
+        self.hook_after_read = True  # else just before the next set or set_many (a promotion)
 
     def _fire(self) -> None:
         hook, self.hook = self.hook, None
@@ -74,6 +75,11 @@ class RacingTier(RecordingTier):
         if self.hook_after_read:
             self._fire()
         return entries
+
+    def set(self, key: str, value: Any, ttl: float | None, **kwargs: Any) -> bool:
+        if not self.hook_after_read:
+            self._fire()
+        return super().set(key, value, ttl, **kwargs)
 
     def set_many(self, items: Mapping[str, Any], ttl: float | None, **kwargs: Any) -> list[str]:
         if not self.hook_after_read:
@@ -239,6 +245,38 @@ def test_set_writes_through_with_the_upper_tier_capped() -> None:
     assert layered.set_many({"a": 1, "b": 2}, None) == []
     assert l1.get_many(["a", "b"]) == {"a": 1, "b": 2}
     assert l2.ttl("a") is None
+
+
+def test_a_set_encodes_a_mutable_value_once_and_no_tier_shares_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layered, l1, l2 = instance("a")
+    dumps, pickled = pickle.dumps, []
+
+    def counted(*args: Any) -> bytes:
+        pickled.append(args[0])
+        return dumps(*args)
+
+    monkeypatch.setattr(pickle, "dumps", counted)
+    value = {"list": [1]}
+    assert layered.set("k", value, 100) and layered.set_many({"m": value}, 100) == []
+    assert layered.add("a", value, 100)
+    assert len(pickled) == 3  # one per write, for both tiers
+    value["list"].append(2)
+    for key in ("k", "m", "a"):
+        assert l1.get(key) == {"list": [1]} and l2.get(key) == {"list": [1]}
+
+
+def test_tiers_of_different_codecs_each_encode_for_themselves() -> None:
+    l1 = RecordingTier("codecs-l1")
+    l2 = MemoryTier(TierConfig("codecs-l2", "codecs-l2"), MemorySettings(), Codec())
+    l2.set_codec(Codec(CodecSettings(signing_key="k" * 32)))
+    l2.in_process = False  # type: ignore[misc]  # standing in for a shared tier
+    layered = LayeredTier(TierConfig("codecs"), [l1, l2], [5.0, None])
+    assert layered.shared_codec is None
+    assert layered.set("k", {"x": 1}, 100)
+    assert l1.get("k") == {"x": 1} and l2.get("k") == {"x": 1}
+    assert l2.store.data["k"].value[0] == 0x20  # signed by its own codec
 
 
 def test_a_value_the_shared_tier_refuses_is_not_kept_above() -> None:

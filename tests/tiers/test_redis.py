@@ -207,6 +207,19 @@ def test_get_entries_is_one_round_trip_with_expiry(store: Store) -> None:
     assert time.time() + 99 < expires <= time.time() + 100
 
 
+def test_a_refused_single_key_read_leaves_its_connection_in_step(store: Store) -> None:
+    """GET and PTTL travel together; an error on the first must not leave the second's reply
+    to be read as the answer of the next call on that connection."""
+    tier = store.make()
+    tier.set("k", "v", 100)
+    tier.client.primary().hset("a-hash", "field", "x")
+    assert tier.get_entries(["a-hash"]) == {}  # WRONGTYPE: answered, a miss
+    assert tier.stats.errors >= 1
+    for _ in range(3):
+        value, expires = tier.get_entries(["k"])["k"]
+        assert value == "v" and expires is not None and expires > time.time() + 90
+
+
 def test_expired_values_are_gone(store: Store) -> None:
     tier = store.make()
     tier.set("short", 1, 0.05)

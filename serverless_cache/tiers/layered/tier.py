@@ -44,6 +44,7 @@ from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
 from serverless_cache.tiers.layered.held_tags import untagged
 from serverless_cache.tiers.layered.promotion import fallback_renewals, promotions
 from serverless_cache.tiers.layered.state import LayeredState
+from serverless_cache.tiers.memory import IMMUTABLE_TYPES
 
 R = TypeVar("R")
 
@@ -69,7 +70,8 @@ class LayeredTier(Tier):
             raise ConfigurationError("a layered tier needs at least two tiers and one cap each")
         super().__init__(config, Codec(), stampede_settings)
         self.tiers = list(tiers)
-        self.caps = [*caps[:-1], None]
+        # Floats, as the ttls they cap: an in-process tier's fast set takes floats only.
+        self.caps = [*(None if cap is None else float(cap) for cap in caps[:-1]), None]
         self.settings = settings or LayeredSettings()
         self.first = self.tiers[0]
         self.last = self.tiers[-1]
@@ -82,6 +84,7 @@ class LayeredTier(Tier):
         )
         if not self.local_tiers:
             self.state.next_check = float("inf")
+        self.shared_codec = self._share_codec()
         self.tag_source = self.last
         for tier in self.tiers:  # local copies are checked here, against the versions held
             tier.tag_source = None if tier in self.local_tiers else self.last
@@ -123,10 +126,27 @@ class LayeredTier(Tier):
         super().set_codec(codec)
         for tier in self.tiers:
             tier.set_codec(codec)
+        self.shared_codec = self._share_codec()
 
-    # -- encoding: each tier encodes for itself ---------------------------------------------
+    # -- encoding: each tier encodes for itself, once for the tiers of one codec -------------
+    def _share_codec(self) -> Codec | None:
+        """The first tier's codec, now also that of the tiers below that encode alike, so a
+        write encodes its value once for all of them (None: no other tier does)."""
+        codec = self.first.codec
+        alike = [tier for tier in self.tiers[1:] if codec.same_as(tier.codec)]
+        for tier in alike:
+            if tier.codec is not codec:
+                tier.set_codec(codec)
+        return codec if alike else None
+
     def _encode(self, key: str, value: Any) -> Any:
-        return value
+        """An :class:`Encoded` value: the L1 keeps its own pickle of it, never the caller's
+        object, and the tiers below store the same bytes; values L1 keeps as they are
+        (str, int...) go down as they are."""
+        codec = self.shared_codec
+        if codec is None or type(value) in IMMUTABLE_TYPES:
+            return value
+        return codec.encode_once(value)
 
     def _decode(self, key: str, raw: Any) -> Any:
         return raw
@@ -281,7 +301,7 @@ class LayeredTier(Tier):
         for index in range(source):
             tier = self.tiers[index]
             for ttl, items in promotions(entries, now, started, self.caps[index]).items():
-                failed = tier.set_many(items, ttl)
+                failed = _store(tier, items, ttl)
                 tier.stats.promotions += len(items) - len(failed)
             if tier.in_process and life > 0:  # never older than what this instance has read
                 for ttl, copies in fallback_renewals(entries, now, life).items():
@@ -349,7 +369,7 @@ class LayeredTier(Tier):
             accepted = {k: v for k, v in items.items() if k not in refused} if refused else items
             if not accepted:
                 continue
-            failed = tier.set_many(accepted, self._capped(index, ttl))
+            failed = _store(tier, accepted, self._capped(index, ttl))
             if failed:
                 tier.delete_many(self._with_fallbacks(failed))
                 refused = [*refused, *failed]
@@ -439,3 +459,11 @@ class LayeredTier(Tier):
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
         return {f"{i + 1}:{tier.kind}": tier.stats for i, tier in enumerate(self.tiers)}
+
+
+def _store(tier: Tier, items: Mapping[str, Any], ttl: float | None) -> list[str]:
+    """``tier.set_many``; for a single item the tier's own ``set``, which tiers make fast."""
+    if len(items) == 1:
+        ((key, value),) = items.items()
+        return [] if tier.set(key, value, ttl) else [key]
+    return tier.set_many(items, ttl)

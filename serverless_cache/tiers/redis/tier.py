@@ -25,7 +25,6 @@ from serverless_cache.tiers.network import NetworkTier
 from serverless_cache.tiers.redis.aio import AsyncRedisStore
 from serverless_cache.tiers.redis.commands import (
     ADD_WITH_TOKEN,
-    GET_WITH_PTTL,
     INCR_EXISTING,
     PERSIST_EXISTING,
     check_range,
@@ -207,15 +206,14 @@ class RedisTier(NetworkTier):
 
     def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[bytes, float | None]]:
         """Values with their expiry in one round trip (a pipeline of GET and PTTL per key;
-        one script for a single key on the primary: a pipeline costs more Python than it)."""
+        for a single key, the client's cheaper :meth:`~RedisClient.get_with_pttl`)."""
         now = clock.time()  # before the request: an expiry computed from it is never late
-        reader = self.client.reader()
-        if len(keys) == 1 and reader is self.client.primary():
-            payload, remaining_ms = reader.eval(GET_WITH_PTTL, 1, keys[0])
+        if len(keys) == 1:
+            payload, remaining_ms = self.client.get_with_pttl(keys[0])
             if payload is None or remaining_ms == -2:
                 return {}
             return {keys[0]: (payload, None if remaining_ms < 0 else now + remaining_ms / 1000)}
-        pipe = reader.pipeline(transaction=False)
+        pipe = self.client.reader().pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
             pipe.pttl(key)
