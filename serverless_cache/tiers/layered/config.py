@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.options import require_choice, require_number
 from serverless_cache.tiers.base import Tier
@@ -139,3 +140,14 @@ def build_tiers(
         tiers.append(tier)
         caps.append(None if last else cap)
     return tiers, caps
+
+
+def share_codec(tiers: Sequence[Tier]) -> Codec | None:
+    """The first tier's codec, now also that of the tiers below that encode alike, so a
+    write encodes its value once for all of them (None: no other tier does)."""
+    codec = tiers[0].codec
+    alike = [tier for tier in tiers[1:] if codec.same_as(tier.codec)]
+    for tier in alike:
+        if tier.codec is not codec:
+            tier.set_codec(codec)
+    return codec if alike else None

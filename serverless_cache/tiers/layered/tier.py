@@ -34,12 +34,17 @@ from serverless_cache.codec import Codec
 from serverless_cache.errors import ConfigurationError
 from serverless_cache.metrics import TierStats
 from serverless_cache.stampede import STALE_SUFFIX, StampedeSettings
-from serverless_cache.tags import Tagged, tag_of
+from serverless_cache.tags import Tagged
 from serverless_cache.tiers import fallbacks
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
-from serverless_cache.tiers.layered import epoch
-from serverless_cache.tiers.layered.config import LayeredSettings, build_tiers, config_digest
+from serverless_cache.tiers.layered import epoch, invalidation
+from serverless_cache.tiers.layered.config import (
+    LayeredSettings,
+    build_tiers,
+    config_digest,
+    share_codec,
+)
 from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
 from serverless_cache.tiers.layered.held_tags import untagged
 from serverless_cache.tiers.layered.promotion import fallback_renewals, promotions
@@ -84,7 +89,7 @@ class LayeredTier(Tier):
         )
         if not self.local_tiers:
             self.state.next_check = float("inf")
-        self.shared_codec = self._share_codec()
+        self.shared_codec = share_codec(self.tiers)
         self.tag_source = self.last
         for tier in self.tiers:  # local copies are checked here, against the versions held
             tier.tag_source = None if tier in self.local_tiers else self.last
@@ -126,19 +131,9 @@ class LayeredTier(Tier):
         super().set_codec(codec)
         for tier in self.tiers:
             tier.set_codec(codec)
-        self.shared_codec = self._share_codec()
+        self.shared_codec = share_codec(self.tiers)
 
     # -- encoding: each tier encodes for itself, once for the tiers of one codec -------------
-    def _share_codec(self) -> Codec | None:
-        """The first tier's codec, now also that of the tiers below that encode alike, so a
-        write encodes its value once for all of them (None: no other tier does)."""
-        codec = self.first.codec
-        alike = [tier for tier in self.tiers[1:] if codec.same_as(tier.codec)]
-        for tier in alike:
-            if tier.codec is not codec:
-                tier.set_codec(codec)
-        return codec if alike else None
-
     def _encode(self, key: str, value: Any) -> Any:
         """An :class:`Encoded` value: the L1 keeps its own pickle of it, never the caller's
         object, and the tiers below store the same bytes; values L1 keeps as they are
@@ -170,37 +165,11 @@ class LayeredTier(Tier):
     def invalidate_tags(self, *tags: str) -> bool:
         """As every tier's; this instance's L1 copies are misses at once, other instances'
         within EPOCH_CHECK_INTERVAL (milliseconds with push invalidation)."""
-        checked = tagging.check_tags(tags)
-        self.state.count_write()
-        versions = tagging.invalidate(self.last, checked)
-        self.state.tags.forget(checked)
-        if versions is None:
-            return False
-        self.state.tags.remember(tuple(versions.items()))
-        return True
-
-    def _invalidated(self, keys: list[str] | None) -> None:
-        """What an invalidation message names (None: everything) leaves every local tier."""
-        state = self.state
-        state.count_write()  # a read in progress promotes nothing it read before
-        if keys is None:
-            state.tags.clear()
-            for tier in self.local_tiers:
-                tier.clear()
-            return
-        for key in keys:
-            tag = tag_of(self.key_prefix, key)
-            if tag is not None:
-                state.tags.forget([tag])
-            elif key == self.epoch_key:
-                state.next_check = 0.0
-        for tier in self.local_tiers:
-            tier.stats.invalidations += len(keys)
-            tier.stats.dropped += tier._delete_many(keys)
+        return invalidation.invalidate_tags(self, tags)
 
     def _before_read(self) -> None:
         if self.tracker is not None:
-            self.tracker.sync(self._invalidated)
+            self.tracker.sync(lambda keys: invalidation.drop(self, keys))
         if clock.monotonic() >= self.state.next_check:
             self._check_epoch()
 
@@ -443,7 +412,7 @@ class LayeredTier(Tier):
         for tier in self.tiers:
             tier.warm()
         if self.tracker is not None:
-            self.tracker.sync(self._invalidated)
+            self.tracker.sync(lambda keys: invalidation.drop(self, keys))
         self._check_epoch()
 
     def memoize(
