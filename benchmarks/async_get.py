@@ -13,7 +13,7 @@ import pickle
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import compare
+from benchmarks.harness import compare, setup_django
 from example_project.servers import redis_server
 
 READS = 100
@@ -26,15 +26,11 @@ def main() -> None:
 
 
 def run(url: str) -> None:
-    import django
     import redis
     import redis.asyncio
     from asgiref.sync import sync_to_async
-    from django.conf import settings
 
-    if not settings.configured:
-        settings.configure(CACHES={})
-        django.setup()
+    setup_django()
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
     from serverless_cache.django import RedisCache

@@ -54,3 +54,20 @@ def relative(measured: float, baseline: float) -> str:
     if measured < baseline:
         return f"{baseline / measured:.2f}x faster"
     return f"{measured / baseline:.2f}x slower"
+
+
+def setup_django() -> None:
+    """Configure Django once per run, with every alias the benchmarks of the run read: ``make
+    bench`` runs them all in one process, where the first ``settings.configure`` wins."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            CACHES={
+                "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                "ours": {"BACKEND": "serverless_cache.django.ExecutionContextCache"},
+            }
+        )
+        django.setup()

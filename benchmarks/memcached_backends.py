@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import relative
+from benchmarks.harness import relative, setup_django
 from example_project.servers import RequestCounter, memcached_server
 
 ROUNDS = 21
@@ -25,12 +25,8 @@ Contenders = dict[str, Callable[[Any], object]]
 
 
 def django_backends(location: str) -> dict[str, Any]:
-    import django
-    from django.conf import settings
 
-    if not settings.configured:
-        settings.configure()
-        django.setup()
+    setup_django()
     from django.core.cache.backends.memcached import PyMemcacheCache
 
     from serverless_cache.django import MemcachedCache

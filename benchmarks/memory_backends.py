@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from benchmarks.harness import compare, relative
+from benchmarks.harness import compare, relative, setup_django
 
 
 def pair(
@@ -21,17 +21,8 @@ def pair(
 
 
 def django_caches() -> tuple[Any, Any]:
-    import django
-    from django.conf import settings
 
-    if not settings.configured:
-        settings.configure(
-            CACHES={
-                "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-                "ours": {"BACKEND": "serverless_cache.django.ExecutionContextCache"},
-            }
-        )
-        django.setup()
+    setup_django()
     from django.core.cache import caches
 
     return caches["locmem"], caches["ours"]

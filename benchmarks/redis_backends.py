@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.harness import setup_django
 from example_project.servers import redis_server
 
 OURS = ("serverless_cache.django.RedisCache", "serverless_cache.flask.RedisCache")
@@ -30,12 +31,8 @@ Contenders = dict[str, Callable[[], object]]
 
 
 def django_backends(url: str) -> dict[str, Any]:
-    import django
-    from django.conf import settings
 
-    if not settings.configured:
-        settings.configure()
-        django.setup()
+    setup_django()
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
     from django_redis.cache import RedisCache as DjangoRedis
 

@@ -34,3 +34,24 @@ def test_benchmarks_do_not_import_the_tests(module: Path) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
     assert not {name for name in imported if name.split(".")[0] == "tests"}
+
+
+#: Modules that configure Django in an interpreter of their own (the uvicorn app, the
+#: fresh-interpreter import timing), and the harness, whose setup_django the others share.
+OWN_INTERPRETER = {"harness.py", "asgi_app.py"}
+
+
+@pytest.mark.parametrize("module", sorted(BENCHMARKS.glob("*.py")), ids=lambda p: p.name)
+def test_benchmarks_share_one_django_configuration(module: Path) -> None:
+    """`make bench` runs every module in one process, where the first configure wins: a module
+    configuring its own CACHES breaks the modules after it."""
+    calls = [
+        node
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "configure"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "settings"
+    ]
+    assert module.name in OWN_INTERPRETER or not calls
