@@ -119,21 +119,21 @@ class MemoryStore:
 
     def put_locked(self, key: str, entry: _Entry, limits: MemorySettings) -> bool:
         """Insert under the lock; culls by count and evicts by bytes. False if too large."""
-        data = self.data
+        data, size, max_bytes = self.data, entry.size, limits.max_bytes
         old = data.pop(key, None)
         if old is not None:
             self.total_bytes -= old.size
-        if entry.size > limits.max_bytes:
+        if size > max_bytes:
             return False
         if len(data) >= limits.max_entries:
             self._cull(limits.cull_frequency)
         data[key] = entry
-        self.total_bytes += entry.size
+        self.total_bytes += size
         index_bytes = self.index_bytes()
         if index_bytes >= MMAP_THRESHOLD:
             pin_mmap_threshold()
         # The index never shrinks on a pop: evicting frees the entries, not the table.
-        while self.total_bytes + index_bytes > limits.max_bytes and len(data) > 1:
+        while self.total_bytes + index_bytes > max_bytes and len(data) > 1:
             _, evicted = data.popitem(last=False)
             self.total_bytes -= evicted.size
             index_bytes = self.index_bytes()
@@ -395,6 +395,8 @@ class MemoryTier(Tier):
             return super().delete(key)
         self.stats.deletes += 1
         store = self.store
+        if key not in store.data:  # one atomic read: as if the delete ran before any writer
+            return False
         with store.lock:
             entry = store.remove_locked(key)
         return entry is not None and entry.expires_at > clock.time()

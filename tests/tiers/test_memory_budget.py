@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from serverless_cache.tiers.sizing import entry_bytes, object_bytes, stored_bytes
 from tests.tiers.build import memory
 
 BUDGET = 32 * 1024 * 1024
@@ -79,3 +81,11 @@ def test_an_entry_counts_its_key_value_and_expiry() -> None:
     assert t.touch("k", None) and t.store.data["k"].size == short
     assert t.store.total_bytes == sum(entry.size for entry in t.store.data.values())
     assert t.store.held_bytes > t.store.total_bytes  # the index is counted on top
+
+
+@pytest.mark.parametrize("key", ["k", "a-much-longer-key", "clé", "キー", "emoji-\U0001f600"])
+@pytest.mark.parametrize("value", [b"", b"v" * 600, "text", "tëxt", 7, 1.5, None])
+def test_an_entry_costs_what_getsizeof_says_of_its_key_and_value(key: str, value: Any) -> None:
+    """The hot path sizes ASCII keys and bytes values from their length: as getsizeof would."""
+    expected = entry_bytes(key, object_bytes(value), expires=True)
+    assert stored_bytes(key, value, expires=True) == expected

@@ -15,7 +15,7 @@ from typing import Any
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError, install_hint, installed
+from serverless_cache.errors import ConfigurationError, DecodeError, install_hint, installed
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -199,6 +199,22 @@ class RedisTier(NetworkTier):
     def get(self, key: str, default: Any = None) -> Any:
         payload = self._run("get", lambda: self.client.reader().get(key), None, reads=[key])
         return self._answer(MISSING if payload is None else self._value(key, payload), default)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        """Tier.get_many written out for speed: MGET's replies decoded in one pass."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        none: list[bytes | None] = [None] * len(unique)  # the answer of an unreachable store
+        payloads = self._run("get_many", lambda: self.client.mget(unique), none, reads=unique)
+        loads, found = self.codec.loads, {}
+        for key, payload in zip(unique, payloads, strict=True):
+            if payload is not None:
+                try:
+                    found[key] = loads(payload)
+                except DecodeError as exc:
+                    self.undecodable(key, exc)
+        return self._counted(len(unique), self._checked(found))
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         payloads = self.client.mget(keys)
