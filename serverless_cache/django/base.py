@@ -36,11 +36,6 @@ class TierCache(BaseCache):
         super().__init__(params)
         self.location = location
         self._options = params.get("OPTIONS") or _NO_OPTIONS
-        #: The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
-        #: cache invalidate_tags purges (see serverless_cache.http.edge_tags).
-        self.edge_distribution_id: str | None = pop_option(
-            dict(self._options), "edge_distribution_id"
-        )
         self._prefix = prefix = self._clear_prefix()
         where = location if isinstance(location, str) else tuple(location or ())
         # One view per configuration and process: Django builds a backend per async context.
@@ -60,6 +55,14 @@ class TierCache(BaseCache):
         if self.key_func is default_key_func:
             return f"{self.key_prefix}:"
         return str(self.key_prefix)
+
+    @property
+    def edge_distribution_id(self) -> str | None:
+        """The CloudFront distribution whose paths recorded by edge_cache(tags=...) in this
+        cache invalidate_tags purges (OPTIONS EDGE_DISTRIBUTION_ID; read when asked, since
+        Django builds a backend per async context)."""
+        distribution_id: str | None = pop_option(dict(self._options), "edge_distribution_id")
+        return distribution_id
 
     @property
     def tier(self) -> Tier:
