@@ -4,6 +4,7 @@ A Django view on Lambda behind Mangum is async with one request at a time: what 
 costs beside the sync ``get`` of the same backend is the price of the async API. Each
 contender reads one key 100 times per call (awaited inside one running loop for the async
 ones); the bare rows are redis-py's own clients with ``pickle.loads``, the floor of each API.
+The same for a LayeredCache's L1 hit, which an ``aget`` answers in the event loop.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def run(url: str) -> None:
     setup_django()
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
-    from serverless_cache.django import RedisCache
+    from serverless_cache.django import LayeredCache, RedisCache
 
     ours = RedisCache(url, {})
     theirs = DjangoRedisCache(url, {"KEY_PREFIX": "django"})
@@ -77,6 +78,21 @@ def run(url: str) -> None:
         f"{READS} reads of one key at concurrency 1: async against sync (per {READS} reads)",
         contenders,
         "RedisCache.get (ours, sync)",
+        rounds=9,
+        calls=20,
+    )
+    tiers = [{"TIER": "memory", "CAP": 60}, {"TIER": "redis", "LOCATION": url}]
+    layered = LayeredCache("bench-async-layered", {"OPTIONS": {"TIERS": tiers}})
+    layered.set("k", VALUE)
+    layered_hop = sync_to_async(layered.get, thread_sensitive=False)
+    compare(
+        f"{READS} L1 hits of a LayeredCache: aget against get (per {READS} reads)",
+        {
+            "LayeredCache.get (L1 hit)": lambda: sync_reads(lambda: layered.get("k")),
+            "LayeredCache.aget (L1 hit)": lambda: async_reads(lambda: layered.aget("k")),
+            "LayeredCache.get in a worker thread": lambda: async_reads(lambda: layered_hop("k")),
+        },
+        "LayeredCache.get (L1 hit)",
         rounds=9,
         calls=20,
     )

@@ -70,7 +70,8 @@ async def _value(tier: Tier, key: str, raw: Any) -> Any:
 async def get(tier: Tier, key: str, default: Any = None) -> Any:
     aio = _store(tier)
     if aio is None:
-        return await run_sync(tier, tier.get, key, default)
+        answer, rest = tier._get_without_waiting(key, default)
+        return answer if rest is None else await asyncio.to_thread(rest)
     raw = await tier._arun("get", lambda: aio.get(key), MISSING)
     return tier._answer(MISSING if raw is MISSING else await _value(tier, key, raw), default)
 

@@ -170,6 +170,14 @@ class Tier(Primitives):
         self.stats.hits += 1
         return value
 
+    def _get_without_waiting(self, key: str, default: Any) -> tuple[Any, Callable[[], Any] | None]:
+        """For an async ``get`` without :attr:`aio`: ``(answer, None)`` when it needs no wait
+        on the network, else ``(None, rest)``, ``rest()`` being the remainder of the sync
+        ``get``, which the caller runs in a worker thread."""
+        if self.in_process:
+            return self.get(key, default), None
+        return None, lambda: self.get(key, default)
+
     def _counted(self, asked: int, found: dict[str, T]) -> dict[str, T]:
         """``found`` for ``asked`` unique keys, its hits and misses counted."""
         self.stats.hits += len(found)

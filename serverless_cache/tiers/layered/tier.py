@@ -187,10 +187,33 @@ class LayeredTier(Tier):
     def _lookup(self, key: str) -> tuple[Any, float | None]:
         """``(value or MISSING, expires_at)``: None for L1 hits, the source's for the others."""
         self._before_read()
+        value = self._first_hit(key)
+        return (value, None) if value is not MISSING else self._lookup_below(key)
+
+    def _get_without_waiting(self, key: str, default: Any) -> tuple[Any, Callable[[], Any] | None]:
+        """An async ``get`` answers an L1 hit in the event loop, unless reading must first
+        hear from the network (push invalidation to sync, an epoch check due)."""
+        if self.tracker is not None or clock.monotonic() >= self.state.next_check:
+            return super()._get_without_waiting(key, default)
+        value = self._first_hit(key)
+        if value is not MISSING:
+            return value, None
+
+        def rest() -> Any:
+            found = self._lookup_below(key)[0]
+            return default if found is MISSING else found
+
+        return None, rest
+
+    def _first_hit(self, key: str) -> Any:
+        """The L1 value of ``key`` (a hit, counted) or MISSING."""
         value = self.state.tags.current(self.first.get(key, MISSING))
         if value is not MISSING:
             self.stats.hits += 1
-            return value, None
+        return value
+
+    def _lookup_below(self, key: str) -> tuple[Any, float | None]:
+        """``_lookup`` once L1 has missed: the tiers below, the outcome counted."""
         found = self._read_below({}, [key])
         if key in found:
             self.stats.hits += 1
