@@ -152,6 +152,13 @@ def test_a_later_write_that_lands_replaces_the_dropped_one(lost_stack: Stack) ->
     assert tier.get("k") == "landed"
 
 
+def test_a_batch_read_before_the_replay_misses_only_the_suspect_key(lost_stack: Stack) -> None:
+    tier = lost_stack.make(BREAKER_THRESHOLD=1000)
+    _dropped_then_back_before_a_replay(lost_stack, tier)
+    assert tier.set("clean", 1, None)
+    assert tier.get_many(["k", "clean"]) == {"clean": 1}
+
+
 def test_an_add_that_could_not_run_leaves_the_value_it_found(lost_stack: Stack) -> None:
     """An add never replaces a value, so a failed one leaves nothing to undo: the entry that
     was there (a value a get_or_set missed during the outage) is still served after it."""

@@ -53,9 +53,9 @@ def test_an_l1_hit_needs_no_worker_thread(redis_url: str) -> None:
     tier = layered("async-hit", redis_url)
     tier.set("k", {"v": 1}, 300)
     assert tier.get("k") == {"v": 1}  # the epoch is checked: none is due for INTERVAL
-    hits = tier.stats.hits
+    hits, misses = tier.stats.hits, tier.stats.misses
     assert in_loop(lambda: asynchronous.get(tier, "k")) == ({"v": 1}, 0)
-    assert tier.stats.hits == hits + 1
+    assert (tier.stats.hits, tier.stats.misses) == (hits + 1, misses)
 
 
 def test_an_l1_miss_reads_below_in_one_worker_thread_and_counts_once(redis_url: str) -> None:
@@ -81,3 +81,21 @@ def test_an_epoch_check_due_is_made_in_a_worker_thread_first(redis_url: str) -> 
     clock.advance(INTERVAL)  # the next read reads the epoch from Redis before L1 answers
     assert in_loop(lambda: asynchronous.get(tier, "k")) == ({"v": 3}, 1)
     assert in_loop(lambda: asynchronous.get(tier, "k")) == ({"v": 3}, 0)  # checked: L1 again
+
+
+def test_push_invalidation_reads_its_messages_in_a_worker_thread(redis_url: str) -> None:
+    tier = layered("async-push", redis_url, INVALIDATION="push")
+    tier.set("k", {"v": 4}, 300)
+    assert tier.get("k") == {"v": 4}
+    hits, misses = tier.stats.hits, tier.stats.misses
+    assert in_loop(lambda: asynchronous.get(tier, "k")) == ({"v": 4}, 1)
+    assert (tier.stats.hits, tier.stats.misses) == (hits + 1, misses)
+
+
+def test_a_network_first_tier_is_never_read_in_the_event_loop(redis_url: str) -> None:
+    tiers = [{"TIER": "redis", "LOCATION": redis_url, "CAP": 60}]
+    tiers.append({"TIER": "redis", "LOCATION": redis_url})
+    tier = build_tier("layered", TierConfig(name="async-net", options={"TIERS": tiers}))
+    assert isinstance(tier, LayeredTier) and not tier.first.in_process
+    tier.set("k", {"v": 5}, 300)
+    assert in_loop(lambda: asynchronous.get(tier, "k")) == ({"v": 5}, 1)

@@ -191,9 +191,13 @@ class LayeredTier(Tier):
         return (value, None) if value is not MISSING else self._lookup_below(key)
 
     def _get_without_waiting(self, key: str, default: Any) -> tuple[Any, Callable[[], Any] | None]:
-        """An async ``get`` answers an L1 hit in the event loop, unless reading must first
-        hear from the network (push invalidation to sync, an epoch check due)."""
-        if self.tracker is not None or clock.monotonic() >= self.state.next_check:
+        """An async ``get`` answers an in-process L1 hit in the event loop, unless reading
+        must first hear from the network (push invalidation to sync, an epoch check due)."""
+        if (
+            not self.first.in_process
+            or self.tracker is not None
+            or clock.monotonic() >= self.state.next_check
+        ):
             return super()._get_without_waiting(key, default)
         value = self._first_hit(key)
         if value is not MISSING:

@@ -205,15 +205,14 @@ class RedisTier(NetworkTier):
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
-        none: list[bytes | None] = [None] * len(unique)  # the answer of an unreachable store
-        payloads = self._run("get_many", lambda: self.client.mget(unique), none, reads=unique)
+        none: dict[str, bytes] = {}  # the answer of an unreachable store
+        payloads = self._run("get_many", lambda: self._get_many(unique), none, reads=unique)
         loads, found = self.codec.loads, {}
-        for key, payload in zip(unique, payloads, strict=True):
-            if payload is not None:
-                try:
-                    found[key] = loads(payload)
-                except DecodeError as exc:
-                    self.undecodable(key, exc)
+        for key, payload in payloads.items():
+            try:
+                found[key] = loads(payload)
+            except DecodeError as exc:
+                self.undecodable(key, exc)
         return self._counted(len(unique), self._checked(found))
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
