@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, default_key_func
 
 from serverless_cache import stampede
+from serverless_cache.errors import ConfigurationError
 from serverless_cache.options import pop_option
 from serverless_cache.tiers import asynchronous as aio
 from serverless_cache.tiers.base import MISSING, Tier
@@ -63,6 +64,13 @@ class TierCache(BaseCache):
         Django builds a backend per async context)."""
         distribution_id: str | None = pop_option(dict(self._options), "edge_distribution_id")
         return distribution_id
+
+    @edge_distribution_id.setter
+    def edge_distribution_id(self, value: str | None) -> None:
+        raise ConfigurationError(
+            "set OPTIONS['EDGE_DISTRIBUTION_ID'] in CACHES instead: Django builds a backend "
+            "per async context, so a distribution set on one would be lost on the next"
+        )
 
     @property
     def tier(self) -> Tier:

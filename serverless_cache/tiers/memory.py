@@ -120,15 +120,20 @@ class MemoryStore:
     def put_locked(self, key: str, entry: _Entry, limits: MemorySettings) -> bool:
         """Insert under the lock; culls by count and evicts by bytes. False if too large."""
         data, size, max_bytes = self.data, entry.size, limits.max_bytes
-        old = data.pop(key, None)
-        if old is not None:
-            self.total_bytes -= old.size
+        old = data.get(key)
         if size > max_bytes:
+            if old is not None:
+                self.remove_locked(key)
             return False
-        if len(data) >= limits.max_entries:
-            self._cull(limits.cull_frequency)
-        data[key] = entry
-        self.total_bytes += size
+        if old is not None:  # replaced in place: a lock-free read never sees the key absent
+            data[key] = entry
+            data.move_to_end(key)
+            self.total_bytes += size - old.size
+        else:
+            if len(data) >= limits.max_entries:
+                self._cull(limits.cull_frequency)
+            data[key] = entry
+            self.total_bytes += size
         index_bytes = self.index_bytes()
         if index_bytes >= MMAP_THRESHOLD:
             pin_mmap_threshold()
@@ -395,7 +400,7 @@ class MemoryTier(Tier):
             return super().delete(key)
         self.stats.deletes += 1
         store = self.store
-        if key not in store.data:  # one atomic read: as if the delete ran before any writer
+        if key not in store.data:  # one atomic read (a write replaces an entry in place)
             return False
         with store.lock:
             entry = store.remove_locked(key)

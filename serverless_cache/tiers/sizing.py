@@ -47,15 +47,16 @@ def object_bytes(value: Any) -> int:
     return (size + 15) & -16 if size <= _SMALL_REQUEST else allocated(size)
 
 
-#: ``sys.getsizeof`` of an ASCII str and of bytes is this header plus the length; ``len`` is
-#: several times cheaper than ``getsizeof``, which looks ``__sizeof__`` up on every call.
+#: ``sys.getsizeof`` of an ASCII str and of bytes (not of their subclasses) is this header plus
+#: the length; ``len`` is several times cheaper than ``getsizeof``, which looks ``__sizeof__``
+#: up on every call.
 _ASCII_HEADER: Final = getsizeof("")
 _BYTES_HEADER: Final = getsizeof(b"")
 
 
 def stored_bytes(key: str, value: Any, expires: bool) -> int:
     """The whole cost of one entry holding the flat object ``value`` (the hot path's)."""
-    key_size = _ASCII_HEADER + len(key) if key.isascii() else getsizeof(key)
+    key_size = _ASCII_HEADER + len(key) if type(key) is str and key.isascii() else getsizeof(key)
     value_size = _BYTES_HEADER + len(value) if type(value) is bytes else getsizeof(value)
     if key_size <= _SMALL_REQUEST and value_size <= _SMALL_REQUEST:
         total = ((key_size + 15) & -16) + ((value_size + 15) & -16)

@@ -15,6 +15,7 @@ from django.urls import path
 from pytest_django import Settings as SettingsWrapper
 
 from serverless_cache.django import edge_cache
+from serverless_cache.errors import ConfigurationError
 from serverless_cache.http import edge_tags
 from tests.aws.test_cloudfront import _distribution
 
@@ -91,3 +92,13 @@ def test_a_failed_purge_says_so(settings: SettingsWrapper, aws_env: str, redis_u
     }
     assert Client().get("/product/3/").status_code == 200
     assert caches["default"].invalidate_tags("catalog") is False
+
+
+def test_the_distribution_is_configured_in_options_not_set_on_a_backend(
+    distribution: tuple[Any, str],
+) -> None:
+    _, distribution_id = distribution
+    assert caches["default"].edge_distribution_id == distribution_id
+    with pytest.raises(ConfigurationError, match="EDGE_DISTRIBUTION_ID"):
+        caches["default"].edge_distribution_id = "E2OTHER"
+    assert caches["default"].edge_distribution_id == distribution_id

@@ -262,3 +262,30 @@ def test_culling_while_readers_reorder_the_store() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+def test_a_key_being_replaced_is_never_absent_to_a_lock_free_delete() -> None:
+    # delete skips the lock when the key is absent; a set that replaced a present key by
+    # popping and reinserting it would make that check see it absent for a moment.
+    t = tier()
+    t.set("k", 0, None)
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            t.set("k", i, None)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        seen_absent = sum("k" not in t.store.data for _ in range(200_000))
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert seen_absent == 0
+    assert t.delete("k")

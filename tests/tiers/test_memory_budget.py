@@ -83,9 +83,22 @@ def test_an_entry_counts_its_key_value_and_expiry() -> None:
     assert t.store.held_bytes > t.store.total_bytes  # the index is counted on top
 
 
-@pytest.mark.parametrize("key", ["k", "a-much-longer-key", "clé", "キー", "emoji-\U0001f600"])
-@pytest.mark.parametrize("value", [b"", b"v" * 600, "text", "tëxt", 7, 1.5, None])
+class MarkedKey(str):
+    """A str subclass, as Django's SafeString: larger than a str of the same length."""
+
+
+class Blob(bytes):
+    """A bytes subclass."""
+
+
+KEYS = ["k", "a-much-longer-key", "clé", "キー", "emoji-\U0001f600", MarkedKey("k")]
+VALUES = [b"", b"v" * 600, Blob(b"v" * 600), "text", MarkedKey("text"), "tëxt", 7, 1.5, None]
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("value", VALUES)
 def test_an_entry_costs_what_getsizeof_says_of_its_key_and_value(key: str, value: Any) -> None:
-    """The hot path sizes ASCII keys and bytes values from their length: as getsizeof would."""
+    """The hot path sizes ASCII keys and bytes values from their length: as getsizeof would,
+    and subclasses (which carry more) by getsizeof itself."""
     expected = entry_bytes(key, object_bytes(value), expires=True)
     assert stored_bytes(key, value, expires=True) == expected
