@@ -45,13 +45,34 @@ OWN_INTERPRETER = {"harness.py", "asgi_app.py"}
 def test_benchmarks_share_one_django_configuration(module: Path) -> None:
     """`make bench` runs every module in one process, where the first configure wins: a module
     configuring its own CACHES breaks the modules after it."""
+    tree = ast.parse(module.read_text())
+    settings_names = {"settings"} | {  # `from django.conf import settings as conf` too
+        alias.asname
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "django.conf"
+        for alias in node.names
+        if alias.name == "settings" and alias.asname
+    }
     calls = [
         node
-        for node in ast.walk(ast.parse(module.read_text()))
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "configure"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "settings"
+        and ast.unparse(node.func.value).split(".")[-1] in settings_names
     ]
     assert module.name in OWN_INTERPRETER or not calls
+
+
+def test_the_runner_names_the_benchmarks_and_refuses_an_unknown_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as asked:
+        main(["--help"])
+    assert asked.value.code == 0 and "construction" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["constructoin"])
+    assert refused.value.code == 2
+    assert "no benchmark named constructoin" in capsys.readouterr().err
