@@ -38,7 +38,7 @@ from serverless_cache.tags import Tagged
 from serverless_cache.tiers import fallbacks
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig, refuse_local_limits
-from serverless_cache.tiers.layered import epoch, invalidation
+from serverless_cache.tiers.layered import epoch, invalidation, promotion
 from serverless_cache.tiers.layered.config import (
     LayeredSettings,
     build_tiers,
@@ -47,7 +47,7 @@ from serverless_cache.tiers.layered.config import (
 )
 from serverless_cache.tiers.layered.epoch import EPOCH_SUFFIX
 from serverless_cache.tiers.layered.held_tags import untagged
-from serverless_cache.tiers.layered.promotion import fallback_renewals, promotions
+from serverless_cache.tiers.layered.promotion import store
 from serverless_cache.tiers.layered.state import LayeredState
 from serverless_cache.tiers.memory import IMMUTABLE_TYPES
 
@@ -218,7 +218,7 @@ class LayeredTier(Tier):
 
     def _lookup_below(self, key: str) -> tuple[Any, float | None]:
         """``_lookup`` once L1 has missed: the tiers below, the outcome counted."""
-        found = self._read_below({}, [key])
+        found = promotion.read_below(self, {}, [key])
         if key in found:
             self.stats.hits += 1
             return found[key]
@@ -236,7 +236,7 @@ class LayeredTier(Tier):
             held = self.state.tags.keep_current({k: (v, None) for k, v in found.items()})
             found = {key: value for key, (value, _) in untagged(held).items()}
         if len(found) < len(unique):
-            below = self._read_below({}, [key for key in unique if key not in found])
+            below = promotion.read_below(self, {}, [key for key in unique if key not in found])
             for key, (value, _) in below.items():
                 found[key] = value
         self.stats.hits += len(found)
@@ -252,58 +252,7 @@ class LayeredTier(Tier):
         if any(type(value) is Tagged for value, _ in found.values()):
             found = untagged(self.state.tags.keep_current(found))
         missing = [key for key in keys if key not in found]
-        return self._read_below(found, missing) if missing else found
-
-    def _read_below(
-        self, found: dict[str, tuple[Any, float | None]], missing: list[str]
-    ) -> dict[str, tuple[Any, float | None]]:
-        """Ask each lower tier for the keys still missing, promoting what it has."""
-        started = clock.time()
-        writes = self.state.writes
-        for index in range(1, len(self.tiers)):
-            tier = self.tiers[index]
-            entries = tier.get_entries(missing, keep_tags=True)
-            if entries and tier.tag_source is None:
-                entries = self.state.tags.keep_current(entries)
-            if entries:
-                tagged = [v.versions for v, _ in entries.values() if type(v) is Tagged]
-                if tagged and self.state.writes == writes:  # just checked against the last
-                    for versions in tagged:
-                        self.state.tags.remember(versions)
-                self._promote(index, entries, started, writes)
-                found.update(untagged(entries) if tagged else entries)
-                missing = [key for key in missing if key not in entries]
-            if not missing:
-                break
-        return found
-
-    def _promote(
-        self,
-        source: int,
-        entries: Mapping[str, tuple[Any, float | None]],
-        started: float,
-        writes: int,
-    ) -> None:
-        """Copy entries found in tier ``source`` into every tier above it, capped.
-
-        Nothing is copied when this process wrote since ``writes`` was read: the entries may
-        be older than that write's copies above. A write that slips in while copying makes
-        us drop what we copied (a later miss, never an older value served).
-        """
-        if self.state.writes != writes:
-            return
-        now = clock.time()
-        life = self.stampede.fallback_life
-        for index in range(source):
-            tier = self.tiers[index]
-            for ttl, items in promotions(entries, now, started, self.caps[index]).items():
-                failed = _store(tier, items, ttl)
-                tier.stats.promotions += len(items) - len(failed)
-            if tier.in_process and life > 0:  # never older than what this instance has read
-                for ttl, copies in fallback_renewals(entries, now, life).items():
-                    fallbacks.store(tier, copies, ttl)
-        if self.state.writes != writes:
-            self._drop_above(source, list(entries))
+        return promotion.read_below(self, found, missing) if missing else found
 
     # -- fail-safe -------------------------------------------------------------------------
     def unreachable(self) -> bool:
@@ -365,7 +314,7 @@ class LayeredTier(Tier):
             accepted = {k: v for k, v in items.items() if k not in refused} if refused else items
             if not accepted:
                 continue
-            failed = _store(tier, accepted, self._capped(index, ttl))
+            failed = store(tier, accepted, self._capped(index, ttl))
             if failed:
                 tier.delete_many(self._with_fallbacks(failed))
                 refused = [*refused, *failed]
@@ -384,12 +333,13 @@ class LayeredTier(Tier):
             return keys
         return [*keys, *(key + STALE_SUFFIX for key in keys)]
 
-    def _drop_above(self, below: int, keys: Sequence[str]) -> None:
+    def drop_above(self, below: int, keys: Sequence[str]) -> None:
+        """Delete ``keys`` (and their fallback copies) from every tier above ``below``."""
         for tier in reversed(self.tiers[:below]):
             tier.delete_many(self._with_fallbacks(keys))
 
     def _drop_above_last(self, keys: Sequence[str]) -> None:
-        self._drop_above(len(self.tiers) - 1, keys)
+        self.drop_above(len(self.tiers) - 1, keys)
 
     def _add(self, key: str, encoded: Any, ttl: float | None, token: bytes) -> bool:
         self.state.count_write()
@@ -455,11 +405,3 @@ class LayeredTier(Tier):
     def stats_by_tier(self) -> dict[str, TierStats]:
         """Each tier's counters (hits, misses, promotions...), labelled ``"1:memory"`` etc."""
         return {f"{i + 1}:{tier.kind}": tier.stats for i, tier in enumerate(self.tiers)}
-
-
-def _store(tier: Tier, items: Mapping[str, Any], ttl: float | None) -> list[str]:
-    """``tier.set_many``; for a single item the tier's own ``set``, which tiers make fast."""
-    if len(items) == 1:
-        ((key, value),) = items.items()
-        return [] if tier.set(key, value, ttl) else [key]
-    return tier.set_many(items, ttl)
