@@ -145,3 +145,32 @@ def test_a_codec_of_other_settings_encodes_the_value_itself() -> None:
 def test_pickled_payloads_of_every_size_round_trip(size: int) -> None:
     codec, value = Codec(), {"blob": "x" * size}
     assert codec.loads(codec.dumps(value)) == value
+
+
+@pytest.mark.parametrize(
+    "settings", [CodecSettings(), CodecSettings(signing_key="secret")], ids=["plain", "signed"]
+)
+def test_a_batch_decodes_as_loads_does_and_reports_each_bad_payload(
+    settings: CodecSettings,
+) -> None:
+    codec = Codec(settings)
+    large = "x" * 10_000  # above the size whose body is copied: viewed in place
+    pairs = [
+        ("absent", None),
+        ("record", codec.dumps({"a": [1]})),
+        ("count", codec.dumps(42)),
+        ("large", codec.dumps(large)),
+        ("truncated", codec.dumps({"a": [1]})[:-3]),
+        ("garbage", b"\x01not a pickle"),
+    ]
+    if settings.signing_key:  # unsigned, a pickle is a pickle: only a signature can refuse it
+        pairs.append(("forged", b"\x01" + pickle.dumps(Exploit())))
+    bad: dict[str, DecodeError] = {}
+    found = codec.loads_many(pairs, bad.__setitem__)
+    assert found == {"record": {"a": [1]}, "count": 42, "large": large}
+    assert sorted(bad) == sorted(key for key, _ in pairs[4:])
+    assert CALLS == []  # the forged payload was never unpickled
+    for key, payload in pairs:
+        if key in bad:
+            with pytest.raises(DecodeError):
+                codec.loads(payload or b"")

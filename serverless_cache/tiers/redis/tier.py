@@ -15,7 +15,7 @@ from typing import Any
 
 from serverless_cache import clock
 from serverless_cache.codec import Codec, CodecSettings
-from serverless_cache.errors import ConfigurationError, DecodeError, install_hint, installed
+from serverless_cache.errors import ConfigurationError, install_hint, installed
 from serverless_cache.options import require_choice, require_int, require_number
 from serverless_cache.resilience import Fault, ResilienceSettings
 from serverless_cache.stampede import StampedeSettings
@@ -205,15 +205,15 @@ class RedisTier(NetworkTier):
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
-        none: dict[str, bytes] = {}  # the answer of an unreachable store
-        payloads = self._run("get_many", lambda: self._get_many(unique), none, reads=unique)
-        loads, found = self.codec.loads, {}
-        for key, payload in payloads.items():
-            try:
-                found[key] = loads(payload)
-            except DecodeError as exc:
-                self.undecodable(key, exc)
+        none: dict[str, Any] = {}  # the answer of an unreachable store
+        found = self._run("get_many", lambda: self._mget_values(unique), none, reads=unique)
         return self._counted(len(unique), self._checked(found))
+
+    def _mget_values(self, keys: Sequence[str]) -> dict[str, Any]:
+        """MGET's values by key, decoded in the same pass (a mapping, as the journal filters
+        a batch read by key)."""
+        pairs = zip(keys, self.client.mget(keys), strict=True)
+        return self.codec.loads_many(pairs, self.undecodable)
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         payloads = self.client.mget(keys)
