@@ -106,6 +106,9 @@ class Codec:
         self._compress_min = settings.compress_min_bytes
         key = settings.signing_key
         self._key = key.encode() if isinstance(key, str) else key
+        #: An unsigned pickle is unpickled only when pickle is the configured serializer: a
+        #: deployment that chose JSON never runs a pickle someone wrote into its store.
+        self._unsigned_pickle = self._key is None and self._kind == _PICKLE
 
     def same_as(self, other: Codec) -> bool:
         """Whether ``other`` writes exactly what this codec writes (and reads it back)."""
@@ -156,26 +159,27 @@ class Codec:
         cannot be decoded goes to ``undecodable``. A batch read's loop, with :meth:`loads`'s
         common case (a small unsigned pickle) written inline."""
         found: dict[str, Any] = {}
-        inline = self._key is None
+        inline = self._unsigned_pickle
         header, unpickle, loads = _PICKLE_HEADER, pickle.loads, self.loads
         for key, data in pairs:
             if data is None:
                 continue
-            try:
-                if inline and data[:1] == header and len(data) <= _COPY_MAX:
+            if inline and data[:1] == header and len(data) <= _COPY_MAX:
+                try:
                     found[key] = unpickle(data[1:])
-                else:
-                    found[key] = loads(data)
+                except Exception as exc:
+                    name = type(exc).__name__
+                    undecodable(key, DecodeError(f"payload could not be unpickled ({name})"))
+                continue
+            try:
+                found[key] = loads(data)
             except DecodeError as exc:
                 undecodable(key, exc)
-            except Exception as exc:
-                error = DecodeError(f"payload could not be unpickled ({type(exc).__name__})")
-                undecodable(key, error)
         return found
 
     def loads(self, data: bytes) -> Any:
         """Decode a payload written by :meth:`dumps`; never unpickles an unverified payload."""
-        if self._key is None and data[:1] == _PICKLE_HEADER:  # the common case, first
+        if self._unsigned_pickle and data[:1] == _PICKLE_HEADER:  # the common case, first
             # A small body is cheaper to copy than to view; a large one is viewed, not copied.
             body = data[1:] if len(data) <= _COPY_MAX else memoryview(data)[1:]
             try:
@@ -202,6 +206,8 @@ class Codec:
             data, first = frame, frame[0]
         elif first == _SIGNED:
             raise DecodeError("payload is signed but no SIGNING_KEY is configured")
+        elif first & ~(_ZLIB | _TAGGED) == _PICKLE and not self._unsigned_pickle:
+            raise DecodeError("payload is an unsigned pickle but SERIALIZER is not pickle")
         kind, body = first & ~(_ZLIB | _TAGGED), data[1:]
         try:
             if first & _ZLIB:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import zlib
 from typing import Any
 
 import pytest
@@ -174,3 +175,15 @@ def test_a_batch_decodes_as_loads_does_and_reports_each_bad_payload(
         if key in bad:
             with pytest.raises(DecodeError):
                 codec.loads(payload or b"")
+
+
+@pytest.mark.parametrize("header", [0x01, 0x11, 0x41, 0x51], ids=hex)
+def test_a_json_codec_never_unpickles_an_unsigned_pickle(header: int) -> None:
+    codec = Codec(CodecSettings(serializer="json"))
+    body = pickle.dumps(Exploit())
+    payload = bytes((header,)) + (zlib.compress(body) if header & 0x10 else body)
+    with pytest.raises(DecodeError, match="SERIALIZER"):
+        codec.loads(payload)
+    bad: dict[str, DecodeError] = {}
+    assert codec.loads_many([("k", payload)], bad.__setitem__) == {}
+    assert list(bad) == ["k"] and CALLS == []

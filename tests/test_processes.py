@@ -11,19 +11,22 @@ import pytest
 
 from tests.fixtures.processes import freeze, thaw, thread_states
 
+#: A process with a second thread, which says so once that thread runs.
 SLEEPER = [
     sys.executable,
     "-c",
     "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); "
-    "time.sleep(60)",
+    "print('started', flush=True); time.sleep(60)",
 ]
 
 
 def test_freeze_returns_with_every_thread_stopped() -> None:
-    with subprocess.Popen(SLEEPER) as process:
+    with subprocess.Popen(SLEEPER, stdout=subprocess.PIPE, text=True) as process:
         try:
+            assert process.stdout is not None and process.stdout.readline() == "started\n"
+            assert len(thread_states(process.pid)) == 2
             freeze(process.pid)
-            assert set(thread_states(process.pid)) <= {"T", "t"}
+            assert thread_states(process.pid) == ["T", "T"]
             thaw(process.pid)
         finally:
             process.kill()

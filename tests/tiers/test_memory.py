@@ -96,6 +96,18 @@ def test_value_larger_than_the_byte_budget_is_refused_not_stored() -> None:
     assert t.get("big") is None and t.get("k") == "small"
 
 
+def test_replacing_a_key_keeps_the_byte_count_and_an_oversized_value_removes_it() -> None:
+    t = tier(max_bytes=5_000)
+    t.set("other", "kept", None)
+    for value in (b"x" * 100, b"x" * 3_000, b"x" * 10):  # larger, then smaller
+        assert t.set("k", value, None)
+        assert t.store.total_bytes == sum(e.size for e in t.store.data.values())
+        assert list(t.store.data) == ["other", "k"]  # replaced in place, most recent last
+    assert t.set("k", b"x" * 6_000, None) is False
+    assert t.get("k") is None and t.get("other") == "kept"  # no older value left behind
+    assert t.store.total_bytes == t.store.data["other"].size
+
+
 def test_add_only_when_absent_or_expired() -> None:
     t = tier()
     assert t.add("k", 1, 0.01)

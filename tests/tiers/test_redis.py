@@ -290,6 +290,18 @@ def test_undecodable_payload_is_a_miss(store: Store) -> None:
     assert store.make().get("foreign", "miss") == "miss"
 
 
+def test_a_batch_read_counts_each_bad_payload_as_an_error_not_a_store_failure(
+    store: Store,
+) -> None:
+    tier = store.make(BREAKER_THRESHOLD=1)
+    assert tier.set("good", {"v": 1}, None)
+    store.plain.set("broken", b"\x01not a pickle")
+    store.plain.set("foreign", b"\x99garbage")
+    assert tier.get_many(["good", "broken", "foreign", "absent"]) == {"good": {"v": 1}}
+    assert (tier.stats.errors, tier.stats.hits, tier.stats.misses) == (2, 1, 3)
+    assert tier.get("good") == {"v": 1}  # the breaker (one failure opens it) stayed closed
+
+
 # -- one client per configuration, lazily --------------------------------------------------
 def test_views_share_one_client_and_connection(redis_server: RedisServer, redis_url: str) -> None:
     tiers = [redis_tier(redis_url, {}) for _ in range(5)]

@@ -205,15 +205,16 @@ class RedisTier(NetworkTier):
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
-        none: dict[str, Any] = {}  # the answer of an unreachable store
-        found = self._run("get_many", lambda: self._mget_values(unique), none, reads=unique)
+        none: dict[str, bytes | None] = {}  # the answer of an unreachable store
+        payloads = self._run("get_many", lambda: self._mget(unique), none, reads=unique)
+        # Decoded outside the guard: its latency is the store's, and a reply the journal
+        # discards is never unpickled.
+        found = self.codec.loads_many(payloads.items(), self.undecodable)
         return self._counted(len(unique), self._checked(found))
 
-    def _mget_values(self, keys: Sequence[str]) -> dict[str, Any]:
-        """MGET's values by key, decoded in the same pass (a mapping, as the journal filters
-        a batch read by key)."""
-        pairs = zip(keys, self.client.mget(keys), strict=True)
-        return self.codec.loads_many(pairs, self.undecodable)
+    def _mget(self, keys: Sequence[str]) -> dict[str, bytes | None]:
+        """MGET's replies by key (None: absent): a mapping, as the journal filters by key."""
+        return dict(zip(keys, self.client.mget(keys), strict=True))
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         payloads = self.client.mget(keys)
