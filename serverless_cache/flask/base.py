@@ -109,8 +109,9 @@ class TierCache(BaseCache):
         return self._tier.delete(self.key_prefix + key)
 
     def get_many(self, *keys: str) -> list[Any]:
-        found = self._tier.get_many([self.key_prefix + key for key in keys])
-        return [found.get(self.key_prefix + key) for key in keys]
+        full = [self.key_prefix + key for key in keys]
+        found = self._tier.get_many(full)
+        return [found.get(key) for key in full]
 
     def get_dict(self, *keys: str) -> dict[str, Any]:
         return dict(zip(keys, self.get_many(*keys), strict=True))

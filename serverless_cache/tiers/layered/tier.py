@@ -175,7 +175,14 @@ class LayeredTier(Tier):
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._lookup(key)[0]
+        self._before_read()
+        value = self.first.get(key, MISSING)  # _first_hit written out: the L1 hit is the hot path
+        if type(value) is Tagged:
+            value = self.state.tags.current(value)
+        if value is not MISSING:
+            self.stats.hits += 1
+            return value
+        value = self._lookup_below(key)[0]
         return default if value is MISSING else value
 
     def refresh_entry(self, key: str, default: Any) -> tuple[Any, float | None]:
