@@ -1,44 +1,34 @@
 """Execution-context tier: an in-process LRU + TTL store that survives warm invocations.
 
-The store is process-wide (registry entry named by LOCATION), and every view bounds it by its
-own entry count and byte budget, as two Django aliases sharing a LocMemCache name would.
-Values are kept encoded so that a caller mutating what it got back cannot change the cache;
-small immutable values (int, float, bool, None, str, bytes) are kept as they are, which keeps
-those semantics and skips pickling on the hot path.
-
-Reads take no lock: ``OrderedDict.get`` and ``move_to_end`` are single C calls, atomic under
-the GIL. Every write, eviction and byte count change happens under one lock, and no writer
-iterates over the dict (a reader's reorder would break the iteration): eviction pops from the
-least recently used end, as Django's locmem culls, and expired entries leave when read or
-when they reach that end.
+The store is process-wide (registry entry named by LOCATION; see tiers.memory_store), and
+every view bounds it by its own entry count and byte budget, as two Django aliases sharing a
+LocMemCache name would. Values are kept encoded so that a caller mutating what it got back
+cannot change the cache; small immutable values (int, float, bool, None, str, bytes) are kept
+as they are, which keeps those semantics and skips pickling on the hot path.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from dataclasses import replace
+from typing import Any
 
-from serverless_cache import clock, registry
+from serverless_cache import clock
 from serverless_cache import tags as tagging
 from serverless_cache.codec import Codec, CodecSettings, Encoded
-from serverless_cache.options import require_int
 from serverless_cache.stampede import StampedeSettings
 from serverless_cache.tags import Tagged
 from serverless_cache.tiers.base import MISSING, Tier
 from serverless_cache.tiers.config import TierConfig
+from serverless_cache.tiers.memory_store import Entry, MemorySettings, memory_store
 from serverless_cache.tiers.rules import FOREVER
 from serverless_cache.tiers.sizing import (
     ENTRY_BYTES,
     EXPIRY_BYTES,
-    MMAP_THRESHOLD,
     entry_bytes,
     object_bytes,
-    pin_mmap_threshold,
     stored_bytes,
 )
 
@@ -46,130 +36,6 @@ from serverless_cache.tiers.sizing import (
 IMMUTABLE_TYPES = frozenset({int, float, bool, str, bytes, type(None)})
 #: The fixed cost of an entry besides its key, value and index slot (see tiers.sizing).
 ENTRY_OVERHEAD = ENTRY_BYTES + EXPIRY_BYTES
-
-
-@dataclass(frozen=True)
-class MemorySettings:
-    """Bounds of the in-process store. Defaults suit the smallest (128 MB) Lambda."""
-
-    max_entries: int = 10_000
-    max_bytes: int = 32 * 1024 * 1024
-    cull_frequency: int = 3
-
-    def __post_init__(self) -> None:
-        require_int("max_entries", self.max_entries, minimum=1)
-        require_int("max_bytes", self.max_bytes, minimum=1)
-        require_int("cull_frequency", self.cull_frequency, minimum=0)
-
-
-class _Entry(NamedTuple):
-    value: Any
-    expires_at: float  # math.inf when the entry never expires
-    size: int
-    encoded: bool
-
-
-class MemoryStore:
-    """The shared map behind every :class:`MemoryTier` view of one name; each write is bounded
-    by the limits of the view that makes it."""
-
-    def __init__(self) -> None:
-        self.data: OrderedDict[str, _Entry] = OrderedDict()
-        self.lock = threading.Lock()
-        #: The entries' own bytes; the index (hash table and nodes) is counted on top of it.
-        self.total_bytes = 0
-        self.index_bytes = self.data.__sizeof__
-
-    @property
-    def held_bytes(self) -> int:
-        """What the store holds in memory: entries and index, as MAX_BYTES bounds it."""
-        return self.total_bytes + self.index_bytes()
-
-    def lookup(self, key: str) -> _Entry | None:
-        """The live entry for ``key``, marked most recently used; lock-free."""
-        entry = self.data.get(key)
-        if entry is None:
-            return None
-        if entry.expires_at <= clock.time():
-            self.remove(key, entry)
-            return None
-        try:
-            self.data.move_to_end(key)
-        except KeyError:  # removed by another thread since the get
-            pass
-        return entry
-
-    def live(self, key: str) -> _Entry | None:
-        """The live entry for ``key`` without reordering; call under the lock."""
-        entry = self.data.get(key)
-        return entry if entry is not None and entry.expires_at > clock.time() else None
-
-    def remove(self, key: str, expected: _Entry | None = None) -> _Entry | None:
-        """Drop ``key`` (only if it still holds ``expected``, when given)."""
-        with self.lock:
-            return self.remove_locked(key, expected)
-
-    def remove_locked(self, key: str, expected: _Entry | None = None) -> _Entry | None:
-        entry = self.data.get(key)
-        if entry is None or (expected is not None and entry is not expected):
-            return None
-        del self.data[key]
-        self.total_bytes -= entry.size
-        return entry
-
-    def put_locked(self, key: str, entry: _Entry, limits: MemorySettings) -> bool:
-        """Insert under the lock; culls by count and evicts by bytes. False if too large."""
-        data, size, max_bytes = self.data, entry.size, limits.max_bytes
-        old = data.get(key)
-        if size > max_bytes:
-            if old is not None:
-                self.remove_locked(key)
-            return False
-        if old is not None:  # replaced in place: a lock-free read never sees the key absent
-            data[key] = entry
-            data.move_to_end(key)
-            self.total_bytes += size - old.size
-        else:
-            if len(data) >= limits.max_entries:
-                self._cull(limits.cull_frequency)
-            data[key] = entry
-            self.total_bytes += size
-        index_bytes = self.index_bytes()
-        if index_bytes >= MMAP_THRESHOLD:
-            pin_mmap_threshold()
-        # The index never shrinks on a pop: evicting frees the entries, not the table.
-        while self.total_bytes + index_bytes > max_bytes and len(data) > 1:
-            _, evicted = data.popitem(last=False)
-            self.total_bytes -= evicted.size
-            index_bytes = self.index_bytes()
-        return True
-
-    def _cull(self, frequency: int) -> None:
-        """Make room as Django's locmem does: drop 1/CULL_FREQUENCY of the entries, LRU first."""
-        if frequency == 0:
-            self.data.clear()
-            self.total_bytes = 0
-            return
-        for _ in range(max(1, len(self.data) // frequency)):
-            _, evicted = self.data.popitem(last=False)
-            self.total_bytes -= evicted.size
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-            self.total_bytes = 0
-
-    def close(self) -> None:
-        self.clear()
-
-    #: Registry hooks: after a SnapStart restore, and between tests, the store starts empty
-    #: but stays shared with the views built before.
-    restore = reset = clear
-
-
-def memory_store(name: str) -> MemoryStore:
-    """The process-wide store called ``name``."""
-    return registry.get_or_create("memory", name, MemoryStore)
 
 
 class MemoryTier(Tier):
@@ -241,15 +107,15 @@ class MemoryTier(Tier):
         return self.codec.dumps(value), True
 
     @staticmethod
-    def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> _Entry:
+    def _entry(key: str, encoded: tuple[Any, int, bool], ttl: float | None) -> Entry:
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of a set's cost.
         value, value_bytes, is_encoded = encoded
         expires_at = math.inf if ttl is None else clock.time() + ttl
         size = entry_bytes(key, value_bytes, ttl is not None)
-        return tuple.__new__(_Entry, (value, expires_at, size, is_encoded))
+        return tuple.__new__(Entry, (value, expires_at, size, is_encoded))
 
     def _decode(self, key: str, raw: Any) -> Any:
-        entry: _Entry = raw
+        entry: Entry = raw
         if not entry.encoded:
             return entry.value
         if self._plain_pickle:
@@ -260,16 +126,16 @@ class MemoryTier(Tier):
         return super()._decode(key, entry.value)
 
     # -- primitives ------------------------------------------------------------------------
-    def _get_many(self, keys: Sequence[str]) -> dict[str, _Entry]:
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
         lookup = self.store.lookup
-        found: dict[str, _Entry] = {}
+        found: dict[str, Entry] = {}
         for key in keys:
             entry = lookup(key)
             if entry is not None:
                 found[key] = entry
         return found
 
-    def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[_Entry, float | None]]:
+    def _get_entries(self, keys: Sequence[str]) -> dict[str, tuple[Entry, float | None]]:
         return {
             key: (entry, None if entry.expires_at == math.inf else entry.expires_at)
             for key, entry in self._get_many(keys).items()
@@ -317,14 +183,14 @@ class MemoryTier(Tier):
             if entry is None:
                 if not create:
                     return None
-                entry = _Entry(0, math.inf, 0, False)
+                entry = Entry(0, math.inf, 0, False)
             value = self._decode(key, entry)
             if type(value) is not int:
                 raise TypeError(f"cannot increment {key!r}: its value is not an integer")
             new_value = value + delta
             expires = entry.expires_at != math.inf
             size = entry_bytes(key, object_bytes(new_value), expires)
-            store.put_locked(key, _Entry(new_value, entry.expires_at, size, False), self.limits)
+            store.put_locked(key, Entry(new_value, entry.expires_at, size, False), self.limits)
             return new_value
 
     def _touch(self, key: str, ttl: float | None) -> bool:
@@ -385,7 +251,7 @@ class MemoryTier(Tier):
         else:
             stored, encoded = self._stored(value)
         size = stored_bytes(key, stored, ttl is not None)
-        entry = tuple.__new__(_Entry, (stored, expires_at, size, encoded))
+        entry = tuple.__new__(Entry, (stored, expires_at, size, encoded))
         store = self.store
         with store.lock:
             done = store.put_locked(key, entry, self.limits)
@@ -430,3 +296,6 @@ class MemoryTier(Tier):
         self.stats.hits += len(found)
         self.stats.misses += len(unique) - len(found)
         return found
+
+
+__all__ = ["ENTRY_OVERHEAD", "IMMUTABLE_TYPES", "MemorySettings", "MemoryTier"]
