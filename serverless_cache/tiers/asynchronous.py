@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from serverless_cache.resilience import UNREACHABLE
@@ -28,10 +27,8 @@ R = TypeVar("R")
 
 
 class AsyncStore(Protocol):
-    """A tier's primitives as coroutines (see :class:`Tier`), raising the store's errors."""
-
-    def slots(self) -> AbstractAsyncContextManager[Any]:
-        """Held while a call is in flight: waits for a free connection."""
+    """A tier's primitives as coroutines (see :class:`Tier`), raising the store's errors;
+    each waits for a free connection itself, outside its store timeout."""
 
     async def get(self, key: str) -> Any:
         """The raw stored form of ``key``, or MISSING."""

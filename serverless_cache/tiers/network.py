@@ -134,14 +134,12 @@ class NetworkTier(Tier):
     ) -> T:
         """``await fn()`` under the guard, as :meth:`_run` with the journal clean (see
         :meth:`_awaitable`): the keys ``writes`` names join it when the call may not have
-        taken effect. Waiting for a free connection is queueing, outside the guard."""
+        taken effect."""
         journal = self.journal
         on_failure = None if writes is None else lambda: journal.record(writes)
-        assert self.aio is not None
-        async with self.aio.slots():
-            return await guarded(
-                self._shared.guard, operation, fn, fallback, retry=retry, on_failure=on_failure
-            )
+        return await guarded(
+            self._shared.guard, operation, fn, fallback, retry=retry, on_failure=on_failure
+        )
 
     def _awaitable(self) -> bool:
         return (

@@ -253,3 +253,67 @@ def test_a_frozen_server_times_out_and_its_late_reply_is_never_read(
     # as the answer to a later call.
     assert run(calls) == ["timed out", "old", "other value"]
     assert c.tier.stats.errors == 1
+
+
+def test_reads_waiting_for_a_connection_share_one_pipeline(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({f"k{i}": i for i in range(20)})
+    admin = redis_server.client()
+
+    def read_events() -> int:
+        return int(admin.info("stats")["total_reads_processed"])
+
+    async def calls() -> tuple[list[Any], int]:
+        await c.aget("k0")  # the loop's one connection is open
+        before = read_events()
+        got = await asyncio.gather(
+            *(c.aget(f"k{i}") for i in range(20)),
+            c.aget_many(["k1", "k2", "missing"]),
+            c.aget("missing", "default"),
+        )
+        return got, read_events() - before
+
+    got, events = run(calls)
+    assert got == [*range(20), {"k1": 1, "k2": 2}, "default"]
+    # The first GET takes the connection; the 21 reads that found it busy arrive as one
+    # pipeline (one read event, where one at a time would be 21), and the INFO is the third.
+    assert events <= 4
+    assert client_connections(admin) <= 1
+    assert c.tier.stats.hits == 23 and c.tier.stats.misses == 2  # the first GET is the 23rd
+
+
+def test_a_lost_pipeline_reply_is_retried_once_for_each_read_in_it(
+    redis_server: RedisServer, fault_proxy: ProxyFactory
+) -> None:
+    proxy = fault_proxy(redis_server.port)
+    c = cache(f"redis://{proxy.address}/0", **FAST, MAX_CONNECTIONS=1)
+    c.set_many({f"k{i}": i for i in range(5)})
+
+    async def calls() -> list[Any]:
+        await c.aget("k0")  # a connection open before the replies are dropped
+        proxy.drop_replies(2)  # the first GET's, then that of the pipeline its retry joined
+        return await asyncio.gather(*(c.aget(f"k{i}", "lost") for i in range(5)))
+
+    # k0 lost both of its replies: a miss after one retry. The other reads lost the
+    # pipeline's, and each answered on its one retry.
+    assert run(calls) == ["lost", 1, 2, 3, 4]
+    assert proxy.dropped == 2
+    assert c.tier.stats.errors == 1
+
+
+def test_a_read_cancelled_while_queued_leaves_the_others_answered(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({f"k{i}": i for i in range(4)})
+
+    async def calls() -> list[Any]:
+        await c.aget("k0")
+        reads = [asyncio.ensure_future(c.aget(f"k{i}")) for i in range(4)]
+        await asyncio.sleep(0)  # each read has started: the first holds the connection
+        reads[2].cancel()
+        return await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 5)
+
+    got = run(calls)
+    assert got[:2] == [0, 1] and got[3] == 3
+    assert isinstance(got[2], asyncio.CancelledError)

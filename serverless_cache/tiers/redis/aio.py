@@ -16,7 +16,7 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from serverless_cache import registry
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from serverless_cache.tiers.redis.topology import RedisClient
 
 Loop = asyncio.AbstractEventLoop
+#: A read as a function of a client: awaitable on a client, queued on a pipeline.
+Command = Callable[[Any], Any]
+Deadline = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 #: Connections per loop without MAX_CONNECTIONS: as many as the worker threads of the thread
 #: path (asyncio's default executor), so going native opens no more connections than it did.
 DEFAULT_CONNECTIONS = min(32, (os.cpu_count() or 1) + 4)
@@ -54,11 +57,62 @@ class LoopClients:
         #: Calls in flight at most, so at most ``limit`` connections per client: a FIFO
         #: semaphore wakes one waiter per release (redis-py's blocking pool wakes them all).
         self.slots = asyncio.Semaphore(limit)
+        #: Reads that found every connection busy, waiting for one pipeline (see :meth:`read`).
+        self.queued: list[tuple[Command, asyncio.Future[Any]]] | None = None
+        self.senders: set[asyncio.Task[None]] = set()
 
     def reader(self) -> Any:
         import random
 
         return random.choice(self.replicas) if self.replicas else self.primary
+
+    async def read(self, command: Command, deadline: Deadline) -> Any:
+        """The reply to one read: on a free connection now, or, when every connection is
+        busy, in the one pipeline the next free connection sends for every read waiting by
+        then (one round trip for them all, as the bare client's many connections would)."""
+        if not self.slots.locked():
+            async with self.slots, deadline():
+                return await command(self.reader())
+        if self.queued is None:
+            self.queued = []
+            sender = self.loop.create_task(self._send_queued(deadline))
+            self.senders.add(sender)
+            sender.add_done_callback(self.senders.discard)
+        future = self.loop.create_future()
+        self.queued.append((command, future))
+        return await future
+
+    async def _send_queued(self, deadline: Deadline) -> None:
+        """Send the queued reads as one pipeline, on the next free connection, and answer
+        each with its reply or the error that ended the pipeline."""
+        queued: list[tuple[Command, asyncio.Future[Any]]] = []
+        try:
+            async with self.slots:
+                queued, self.queued = self.queued or [], None
+                pipe = self.reader().pipeline(transaction=False)
+                for command, _ in queued:
+                    command(pipe)
+                async with deadline():
+                    replies = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            if not queued:  # ended while waiting for a connection
+                queued, self.queued = self.queued or [], None
+            for _, future in queued:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), reply in zip(queued, replies, strict=True):
+            if not future.done():
+                if isinstance(reply, Exception):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply)
 
     async def aclose(self) -> None:
         for client in (self.primary, *self.replicas):
@@ -196,35 +250,33 @@ class AsyncRedisStore:
             self._clients, self._generation = shared, generation
         return shared.current()
 
-    def slots(self) -> asyncio.Semaphore:
-        return self.clients().slots
-
     def deadline(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """SOCKET_TIMEOUT for one call (a TimeoutError past it; the connection is dropped)."""
         timeout = self.tier.settings.socket_timeout
         return contextlib.nullcontext() if _timeout is None else _timeout(timeout)
 
     async def get(self, key: str) -> Any:
-        async with self.deadline():
-            payload = await self.clients().reader().get(key)
+        payload = await self.clients().read(lambda client: client.get(key), self.deadline)
         return MISSING if payload is None else payload
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        async with self.deadline():
-            payloads = await self.clients().reader().mget(keys)
+        payloads = await self.clients().read(lambda client: client.mget(keys), self.deadline)
         return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
+    # Writes wait for a connection of their own (outside SOCKET_TIMEOUT): a write is never
+    # sent in a pipeline with other callers' calls, whose failure it would share.
     async def set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
         px = millis(ttl)
-        primary = self.clients().primary
+        clients = self.clients()
+        primary = clients.primary
         if len(encoded) == 1:
             ((key, payload),) = encoded.items()
-            async with self.deadline():
+            async with clients.slots, self.deadline():
                 return [] if await primary.set(key, payload, px=px) else [key]
         pipe = primary.pipeline(transaction=False)
         for key, payload in encoded.items():
             pipe.set(key, payload, px=px)
-        async with self.deadline():
+        async with clients.slots, self.deadline():
             replies = await pipe.execute(raise_on_error=False)
         return [key for key, reply in zip(encoded, replies, strict=True) if reply is not True]
 
@@ -234,36 +286,41 @@ class AsyncRedisStore:
         px = millis(ttl)
         args = (encoded, token, "" if px is None else px, "1" if again else "0")
         marker = token_key(key, cluster=False)
-        async with self.deadline():
-            return bool(await self.clients().primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
+        clients = self.clients()
+        async with clients.slots, self.deadline():
+            return bool(await clients.primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
-        async with self.deadline():
-            removed: int = await self.clients().primary.unlink(*keys)
+        clients = self.clients()
+        async with clients.slots, self.deadline():
+            removed: int = await clients.primary.unlink(*keys)
         return removed
 
     async def incr(self, key: str, delta: int, create: bool) -> int | None:
         from redis.exceptions import ResponseError
 
         check_range(key, delta)
-        primary = self.clients().primary
-        try:
-            async with self.deadline():
-                if create:
-                    return int(await primary.incrby(key, delta))
-                result = await primary.eval(INCR_EXISTING, 1, key, delta)
-        except ResponseError as exc:
-            async with self.deadline():
-                stored = await primary.get(key) if "out of range" in str(exc) else None
-            error = incr_error(key, delta, exc, stored)
-            if error is None:
-                raise
-            raise error from None
+        clients = self.clients()
+        primary = clients.primary
+        async with clients.slots:
+            try:
+                async with self.deadline():
+                    if create:
+                        return int(await primary.incrby(key, delta))
+                    result = await primary.eval(INCR_EXISTING, 1, key, delta)
+            except ResponseError as exc:
+                async with self.deadline():
+                    stored = await primary.get(key) if "out of range" in str(exc) else None
+                error = incr_error(key, delta, exc, stored)
+                if error is None:
+                    raise
+                raise error from None
         return None if result is None else int(result)
 
     async def touch(self, key: str, ttl: float | None) -> bool:
-        primary = self.clients().primary
-        async with self.deadline():
+        clients = self.clients()
+        primary = clients.primary
+        async with clients.slots, self.deadline():
             if ttl is None:
                 return bool(await primary.eval(PERSIST_EXISTING, 1, key))
             return bool(await primary.pexpire(key, millis(ttl) or 1))
