@@ -290,17 +290,75 @@ def test_a_lost_pipeline_reply_is_retried_once_for_each_read_in_it(
     proxy = fault_proxy(redis_server.port)
     c = cache(f"redis://{proxy.address}/0", **FAST, MAX_CONNECTIONS=1)
     c.set_many({f"k{i}": i for i in range(5)})
+    admin = redis_server.client()
 
     async def calls() -> list[Any]:
-        await c.aget("k0")  # a connection open before the replies are dropped
-        proxy.drop_replies(2)  # the first GET's, then that of the pipeline its retry joined
+        await c.aget("k0")  # the loop's one connection is open
+        admin.config_resetstat()
+        proxy.drop_replies(1, after=1)  # k0's reply arrives; the pipeline's is lost
         return await asyncio.gather(*(c.aget(f"k{i}", "lost") for i in range(5)))
 
-    # k0 lost both of its replies: a miss after one retry. The other reads lost the
-    # pipeline's, and each answered on its one retry.
-    assert run(calls) == ["lost", 1, 2, 3, 4]
-    assert proxy.dropped == 2
-    assert c.tier.stats.errors == 1
+    assert run(calls) == [0, 1, 2, 3, 4]
+    assert proxy.dropped == 1
+    assert c.tier.stats.errors == 0  # each retry answered: no failure
+    # k0 alone, the lost pipeline of k1-k4, then k1-k4 once more.
+    assert admin.info("commandstats")["cmdstat_get"]["calls"] == 1 + 4 + 4
+
+
+def test_a_key_that_cannot_be_sent_fails_its_own_read_only(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({"k0": 0, "k1": 1, "k2": 2})
+
+    async def calls() -> list[Any]:
+        await c.aget("k0")
+        keys = ["k0", "k1", "\ud800", "k2"]  # a lone surrogate has no UTF-8 form
+        return await asyncio.gather(*(c.aget(key) for key in keys), return_exceptions=True)
+
+    got = run(calls)
+    assert [got[0], got[1], got[3]] == [0, 1, 2]
+    assert isinstance(got[2], UnicodeEncodeError)
+
+
+def test_each_reply_of_a_pipeline_has_its_own_socket_timeout(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1, SOCKET_TIMEOUT=0.05)
+    large = {f"big{i}": b"x" * 1_000_000 for i in range(40)}
+    c.set_many(large)
+
+    async def calls() -> list[Any]:
+        await c.aget("big0")
+        return await asyncio.gather(*(c.aget(key, "timed out") for key in large))
+
+    # 40 MB in one pipeline takes longer than 0.05 s; no single reply does.
+    assert run(calls) == list(large.values())
+    assert c.tier.stats.errors == 0
+
+
+def test_calls_waiting_through_a_reset_go_to_the_new_clients(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({"k0": 0, "k1": 1})
+
+    async def calls() -> tuple[list[Any], Any]:
+        await c.aget("k0")
+        (shared,) = shared_clients()
+        old = shared.current()
+        waiting = [c.aget("k0"), c.aget("k1"), c.aset("w", "v"), c.aget_many(["k1"])]
+        tasks = [asyncio.ensure_future(call) for call in waiting]
+        await asyncio.sleep(0)  # the first GET holds the connection; the others wait
+        registry.discard("redis-async")
+        got = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        pools = [client.connection_pool for client in (old.primary, *old.replicas)]
+        connected = [
+            connection
+            for pool in pools
+            for connection in (*pool._available_connections, *pool._in_use_connections)
+            if connection.is_connected
+        ]
+        return got, connected
+
+    got, connected = run(calls)
+    assert got == [0, 1, None, {"k1": 1}]
+    assert c.get("w") == "v"
+    assert connected == [], "a call reopened a connection of the clients a reset closed"
 
 
 def test_a_read_cancelled_while_queued_leaves_the_others_answered(redis_url: str) -> None:

@@ -16,7 +16,7 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from serverless_cache import registry
@@ -29,6 +29,7 @@ from serverless_cache.tiers.redis.commands import (
     millis,
     token_key,
 )
+from serverless_cache.tiers.redis.read_batches import Command, Deadline, ReadBatches
 from serverless_cache.tiers.rules import MISSING
 
 if TYPE_CHECKING:
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from serverless_cache.tiers.redis.topology import RedisClient
 
 Loop = asyncio.AbstractEventLoop
-#: A read as a function of a client: awaitable on a client, queued on a pipeline.
-Command = Callable[[Any], Any]
-Deadline = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 #: Connections per loop without MAX_CONNECTIONS: as many as the worker threads of the thread
 #: path (asyncio's default executor), so going native opens no more connections than it did.
 DEFAULT_CONNECTIONS = min(32, (os.cpu_count() or 1) + 4)
@@ -57,9 +55,11 @@ class LoopClients:
         #: Calls in flight at most, so at most ``limit`` connections per client: a FIFO
         #: semaphore wakes one waiter per release (redis-py's blocking pool wakes them all).
         self.slots = asyncio.Semaphore(limit)
-        #: Reads that found every connection busy, waiting for one pipeline (see :meth:`read`).
-        self.queued: list[tuple[Command, asyncio.Future[Any]]] | None = None
-        self.senders: set[asyncio.Task[None]] = set()
+        #: Set once the clients are closed: a call that waited for a slot since then goes to
+        #: the clients that replaced them.
+        self.closed = False
+        self.encode = primary.get_encoder().encode
+        self.batches = ReadBatches(self)
 
     def reader(self) -> Any:
         import random
@@ -67,54 +67,15 @@ class LoopClients:
         return random.choice(self.replicas) if self.replicas else self.primary
 
     async def read(self, command: Command, deadline: Deadline) -> Any:
-        """The reply to one read: on a free connection now, or, when every connection is
-        busy, in the one pipeline the next free connection sends for every read waiting by
-        then (one round trip for them all, as the bare client's many connections would)."""
+        """The reply to one read: on a free connection now or, when every connection is busy,
+        in the next pipeline (see :mod:`~serverless_cache.tiers.redis.read_batches`)."""
         if not self.slots.locked():
             async with self.slots, deadline():
-                return await command(self.reader())
-        if self.queued is None:
-            self.queued = []
-            sender = self.loop.create_task(self._send_queued(deadline))
-            self.senders.add(sender)
-            sender.add_done_callback(self.senders.discard)
-        future = self.loop.create_future()
-        self.queued.append((command, future))
-        return await future
-
-    async def _send_queued(self, deadline: Deadline) -> None:
-        """Send the queued reads as one pipeline, on the next free connection, and answer
-        each with its reply or the error that ended the pipeline."""
-        queued: list[tuple[Command, asyncio.Future[Any]]] = []
-        try:
-            async with self.slots:
-                queued, self.queued = self.queued or [], None
-                pipe = self.reader().pipeline(transaction=False)
-                for command, _ in queued:
-                    command(pipe)
-                async with deadline():
-                    replies = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:
-            if not queued:  # ended while waiting for a connection
-                queued, self.queued = self.queued or [], None
-            for _, future in queued:
-                if future.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for (_, future), reply in zip(queued, replies, strict=True):
-            if not future.done():
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
-                else:
-                    future.set_result(reply)
+                return await self.reader().execute_command(*command)
+        return await self.batches.join(command, deadline)
 
     async def aclose(self) -> None:
+        self.closed = True
         for client in (self.primary, *self.replicas):
             await client.aclose(close_connection_pool=True)
 
@@ -122,6 +83,7 @@ class LoopClients:
         """The loop closed without closing them, and cannot run their close any more: end
         each connection at the socket (the server frees it now, the descriptor goes with
         the objects)."""
+        self.closed = True
         for client in (self.primary, *self.replicas):
             pool = client.connection_pool
             connections = [
@@ -255,28 +217,30 @@ class AsyncRedisStore:
         timeout = self.tier.settings.socket_timeout
         return contextlib.nullcontext() if _timeout is None else _timeout(timeout)
 
+    def primary(self) -> PrimarySlot:
+        """``async with store.primary() as primary``: a connection's slot on the primary."""
+        return PrimarySlot(self)
+
     async def get(self, key: str) -> Any:
-        payload = await self.clients().read(lambda client: client.get(key), self.deadline)
+        payload = await self.clients().read(("GET", key), self.deadline)
         return MISSING if payload is None else payload
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        payloads = await self.clients().read(lambda client: client.mget(keys), self.deadline)
+        payloads = await self.clients().read(("MGET", *keys), self.deadline)
         return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
     # Writes wait for a connection of their own (outside SOCKET_TIMEOUT): a write is never
     # sent in a pipeline with other callers' calls, whose failure it would share.
     async def set_many(self, encoded: Mapping[str, bytes], ttl: float | None) -> list[str]:
         px = millis(ttl)
-        clients = self.clients()
-        primary = clients.primary
         if len(encoded) == 1:
             ((key, payload),) = encoded.items()
-            async with clients.slots, self.deadline():
+            async with self.primary() as primary, self.deadline():
                 return [] if await primary.set(key, payload, px=px) else [key]
-        pipe = primary.pipeline(transaction=False)
-        for key, payload in encoded.items():
-            pipe.set(key, payload, px=px)
-        async with clients.slots, self.deadline():
+        async with self.primary() as primary, self.deadline():
+            pipe = primary.pipeline(transaction=False)
+            for key, payload in encoded.items():
+                pipe.set(key, payload, px=px)
             replies = await pipe.execute(raise_on_error=False)
         return [key for key, reply in zip(encoded, replies, strict=True) if reply is not True]
 
@@ -286,23 +250,19 @@ class AsyncRedisStore:
         px = millis(ttl)
         args = (encoded, token, "" if px is None else px, "1" if again else "0")
         marker = token_key(key, cluster=False)
-        clients = self.clients()
-        async with clients.slots, self.deadline():
-            return bool(await clients.primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
+        async with self.primary() as primary, self.deadline():
+            return bool(await primary.eval(ADD_WITH_TOKEN, 2, key, marker, *args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
-        clients = self.clients()
-        async with clients.slots, self.deadline():
-            removed: int = await clients.primary.unlink(*keys)
+        async with self.primary() as primary, self.deadline():
+            removed: int = await primary.unlink(*keys)
         return removed
 
     async def incr(self, key: str, delta: int, create: bool) -> int | None:
         from redis.exceptions import ResponseError
 
         check_range(key, delta)
-        clients = self.clients()
-        primary = clients.primary
-        async with clients.slots:
+        async with self.primary() as primary:
             try:
                 async with self.deadline():
                     if create:
@@ -318,9 +278,29 @@ class AsyncRedisStore:
         return None if result is None else int(result)
 
     async def touch(self, key: str, ttl: float | None) -> bool:
-        clients = self.clients()
-        primary = clients.primary
-        async with clients.slots, self.deadline():
+        async with self.primary() as primary, self.deadline():
             if ttl is None:
                 return bool(await primary.eval(PERSIST_EXISTING, 1, key))
             return bool(await primary.pexpire(key, millis(ttl) or 1))
+
+
+class PrimarySlot:
+    """A connection's slot on the running loop's primary: a wait that outlives a reset (the
+    clients closed meanwhile) moves to the clients that replaced them."""
+
+    __slots__ = ("clients", "store")
+
+    def __init__(self, store: AsyncRedisStore) -> None:
+        self.store = store
+
+    async def __aenter__(self) -> Any:
+        while True:
+            clients = self.store.clients()
+            await clients.slots.acquire()
+            if not clients.closed:
+                self.clients = clients
+                return clients.primary
+            clients.slots.release()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.clients.slots.release()
