@@ -375,3 +375,25 @@ def test_a_read_cancelled_while_queued_leaves_the_others_answered(redis_url: str
     got = run(calls)
     assert got[:2] == [0, 1] and got[3] == 3
     assert isinstance(got[2], asyncio.CancelledError)
+
+
+def test_reads_of_a_sender_cancelled_before_it_ran_are_answered(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({"k0": 0, "k1": 1, "k2": 2})
+
+    async def calls() -> tuple[list[Any], Any]:
+        await c.aget("k0")
+        reads = [asyncio.ensure_future(c.aget(f"k{i}")) for i in range(3)]
+        await asyncio.sleep(0)  # k0 holds the connection, k1 and k2 are queued
+        (shared,) = shared_clients()
+        senders = list(shared.current().batches.senders)
+        assert senders, "no batch was started"
+        for sender in senders:
+            sender.cancel()  # before its first step
+        got = await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 5)
+        return got, await asyncio.wait_for(c.aget("k2"), 5)
+
+    got, later = run(calls)
+    assert got[0] == 0
+    assert all(isinstance(answer, asyncio.CancelledError) for answer in got[1:])
+    assert later == 2  # the next read starts a batch of its own
