@@ -133,6 +133,13 @@ class CircuitBreaker:
                 self.failures = 0
                 self._probing = False
 
+    def record_abandoned(self) -> None:
+        """A call that ended before the store answered (its caller cancelled it): the count
+        stands, and a probe it was ends, so the next caller probes."""
+        if self._probing:
+            with self._lock:
+                self._probing = False
+
     def record_failure(self) -> None:
         with self._lock:
             self.failures += 1

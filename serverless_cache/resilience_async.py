@@ -4,6 +4,7 @@ natively in asyncio (the Redis tier's ``redis.asyncio`` path)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -24,7 +25,8 @@ async def guarded(
 ) -> T:
     """``await fn()`` under ``guard`` (see :meth:`Guard.call`; ``retry`` is a coroutine
     function here). A cancelled call is the caller's, as any exception the tier does not
-    classify: it is re-raised, and a breaker probe it was ends as the sync path's would."""
+    classify: it is re-raised. The store did not answer it, so the breaker's count stands
+    (cancelled requests during an outage must not keep the breaker closed)."""
     if not guard.breaker.allow():
         if on_failure is not None:
             on_failure()
@@ -39,7 +41,10 @@ async def guarded(
             guard.stats.observe(clock.monotonic() - started)
             fault = guard.fault_of(exc)
             if fault is None:
-                guard.breaker.record_success()
+                if isinstance(exc, asyncio.CancelledError):
+                    guard.breaker.record_abandoned()
+                else:
+                    guard.breaker.record_success()
                 raise
             if fault is Fault.DROPPED and not retried and retry is not None:
                 attempt, retried = (fn if retry is SAME else retry), True

@@ -16,7 +16,7 @@ from serverless_cache import clock, registry
 from serverless_cache.django import RedisCache
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.tiers.redis import RedisTier
-from serverless_cache.tiers.redis.aio import AsyncClients
+from serverless_cache.tiers.redis.aio import AsyncClients, AsyncRedisStore
 from tests.fixtures.fault_proxy import ProxyFactory
 from tests.fixtures.redis_servers import RedisServer
 from tests.tiers.redis_helpers import client_connections
@@ -319,18 +319,31 @@ def test_a_key_that_cannot_be_sent_fails_its_own_read_only(redis_url: str) -> No
     assert isinstance(got[2], UnicodeEncodeError)
 
 
-def test_each_reply_of_a_pipeline_has_its_own_socket_timeout(redis_url: str) -> None:
-    c = cache(redis_url, MAX_CONNECTIONS=1, SOCKET_TIMEOUT=0.05)
-    large = {f"big{i}": b"x" * 1_000_000 for i in range(40)}
-    c.set_many(large)
+def test_each_reply_of_a_pipeline_has_its_own_socket_timeout(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({f"k{i}": i for i in range(6)})
+    store = cast(RedisTier, c.tier).aio
+    assert isinstance(store, AsyncRedisStore)
+    timeouts: list[Any] = []
+    socket_timeout = store.deadline
+
+    def deadline() -> Any:
+        timeouts.append(socket_timeout())
+        return timeouts[-1]
+
+    monkeypatch.setattr(store, "deadline", deadline)
 
     async def calls() -> list[Any]:
-        await c.aget("big0")
-        return await asyncio.gather(*(c.aget(key, "timed out") for key in large))
+        await c.aget("k0")
+        timeouts.clear()
+        return await asyncio.gather(*(c.aget(f"k{i}") for i in range(6)))
 
-    # 40 MB in one pipeline takes longer than 0.05 s; no single reply does.
-    assert run(calls) == list(large.values())
-    assert c.tier.stats.errors == 0
+    assert run(calls) == [0, 1, 2, 3, 4, 5]
+    # k0 alone; then the pipeline of k1-k5: one to connect and send, one per reply (a
+    # SOCKET_TIMEOUT for the whole pipeline would fail large batches of fast replies).
+    assert len(timeouts) == 1 + 1 + 5
 
 
 def test_calls_waiting_through_a_reset_go_to_the_new_clients(redis_url: str) -> None:
@@ -377,11 +390,11 @@ def test_a_read_cancelled_while_queued_leaves_the_others_answered(redis_url: str
     assert isinstance(got[2], asyncio.CancelledError)
 
 
-def test_reads_of_a_sender_cancelled_before_it_ran_are_answered(redis_url: str) -> None:
+def test_reads_of_a_sender_cancelled_before_it_ran_are_tried_again(redis_url: str) -> None:
     c = cache(redis_url, MAX_CONNECTIONS=1)
     c.set_many({"k0": 0, "k1": 1, "k2": 2})
 
-    async def calls() -> tuple[list[Any], Any]:
+    async def calls() -> tuple[list[Any], list[Any]]:
         await c.aget("k0")
         reads = [asyncio.ensure_future(c.aget(f"k{i}")) for i in range(3)]
         await asyncio.sleep(0)  # k0 holds the connection, k1 and k2 are queued
@@ -389,11 +402,54 @@ def test_reads_of_a_sender_cancelled_before_it_ran_are_answered(redis_url: str) 
         senders = list(shared.current().batches.senders)
         assert senders, "no batch was started"
         for sender in senders:
-            sender.cancel()  # before its first step
-        got = await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 5)
-        return got, await asyncio.wait_for(c.aget("k2"), 5)
+            sender.cancel()  # before its first step: nothing was sent
+        got = await asyncio.wait_for(asyncio.gather(*reads), 5)
+        # Later reads that find the connection busy start a batch of their own.
+        later = [asyncio.ensure_future(c.aget(key)) for key in ("k0", "k2")]
+        return got, await asyncio.wait_for(asyncio.gather(*later), 5)
 
-    got, later = run(calls)
-    assert got[0] == 0
-    assert all(isinstance(answer, asyncio.CancelledError) for answer in got[1:])
-    assert later == 2  # the next read starts a batch of its own
+    assert run(calls) == ([0, 1, 2], [0, 2])
+    assert c.tier.stats.errors == 0  # each unsent read was tried once more, and answered
+
+
+def test_a_batch_whose_reads_were_all_cancelled_is_not_sent(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({"k0": 0, "k1": 1})
+    admin = redis_server.client()
+
+    async def calls() -> Any:
+        await c.aget("k0")
+        admin.config_resetstat()
+        holder = asyncio.ensure_future(c.aget("k0"))
+        queued = [asyncio.ensure_future(c.aget("k1")) for _ in range(3)]
+        await asyncio.sleep(0)
+        for read in queued:
+            read.cancel()
+        await asyncio.gather(holder, *queued, return_exceptions=True)
+        return await asyncio.wait_for(c.aget("k1"), 5)
+
+    assert run(calls) == 1
+    # The holder and the last read: none of the three cancelled reads reached the server.
+    assert admin.info("commandstats")["cmdstat_get"]["calls"] == 2
+
+
+def test_a_cancelled_call_leaves_the_breaker_count_as_it_was(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set("k", 1)
+    breaker = cast(RedisTier, c.tier)._shared.client.breaker
+
+    async def calls() -> int:
+        await c.aget("k")
+        breaker.failures = 1  # one failure seen before
+        holder = asyncio.ensure_future(c.aget("k"))
+        queued = asyncio.ensure_future(c.aget("k"))
+        await asyncio.sleep(0)
+        queued.cancel()  # by its caller (a client gone, a timeout): the store never answered
+        await asyncio.sleep(0)  # the cancellation reaches its guard; the holder still waits
+        failures: int = breaker.failures
+        await asyncio.gather(holder, queued, return_exceptions=True)
+        return failures
+
+    assert run(calls) == 1

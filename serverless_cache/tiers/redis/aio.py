@@ -29,7 +29,12 @@ from serverless_cache.tiers.redis.commands import (
     millis,
     token_key,
 )
-from serverless_cache.tiers.redis.read_batches import Command, Deadline, ReadBatches
+from serverless_cache.tiers.redis.read_batches import (
+    ClientsClosed,
+    Command,
+    Deadline,
+    ReadBatches,
+)
 from serverless_cache.tiers.rules import MISSING
 
 if TYPE_CHECKING:
@@ -221,12 +226,20 @@ class AsyncRedisStore:
         """``async with store.primary() as primary``: a connection's slot on the primary."""
         return PrimarySlot(self)
 
+    async def read(self, command: Command) -> Any:
+        """The reply to a read; one that waited through a reset asks the new clients."""
+        while True:
+            try:
+                return await self.clients().read(command, self.deadline)
+            except ClientsClosed:
+                continue
+
     async def get(self, key: str) -> Any:
-        payload = await self.clients().read(("GET", key), self.deadline)
+        payload = await self.read(("GET", key))
         return MISSING if payload is None else payload
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        payloads = await self.clients().read(("MGET", *keys), self.deadline)
+        payloads = await self.read(("MGET", *keys))
         return {key: raw for key, raw in zip(keys, payloads, strict=True) if raw is not None}
 
     # Writes wait for a connection of their own (outside SOCKET_TIMEOUT): a write is never

@@ -22,6 +22,17 @@ Deadline = Callable[[], AbstractAsyncContextManager[Any]]
 Waiting = list[tuple[Command, "asyncio.Future[Any]"]]
 
 
+class ClientsClosed(Exception):
+    """The clients closed (a reset) while the read waited: ask the clients replacing them."""
+
+
+def _unsent(reason: str) -> Exception:
+    """What a read that was never sent is answered with: a dropped call, tried once more."""
+    from redis.exceptions import ConnectionError
+
+    return ConnectionError(reason)
+
+
 class Connections(Protocol):
     """What a batch needs of a loop's clients (see ``aio.LoopClients``)."""
 
@@ -63,7 +74,7 @@ class ReadBatches:
             self.open = None
         for _, future in batch:
             if not future.done():
-                future.cancel()
+                future.set_exception(_unsent("the batch's sender was cancelled before it sent"))
 
     async def _send(self, batch: Waiting, deadline: Deadline) -> None:
         clients = self.clients
@@ -75,18 +86,15 @@ class ReadBatches:
                 return
             try:
                 if clients.closed:
-                    from redis.exceptions import ConnectionError
-
-                    raise ConnectionError("the clients closed (a reset) while the reads waited")
+                    raise ClientsClosed
                 await _pipeline(clients.reader(), waiting, deadline)
             except BaseException as exc:
+                answer = exc
+                if isinstance(exc, asyncio.CancelledError):  # the sender's, not the callers'
+                    answer = _unsent("the batch's sender was cancelled")
                 for _, future in waiting:
-                    if future.done():
-                        continue
-                    if isinstance(exc, asyncio.CancelledError):
-                        future.cancel()
-                    else:
-                        future.set_exception(exc)
+                    if not future.done():
+                        future.set_exception(answer)
                 if not isinstance(exc, Exception):
                     raise
 
