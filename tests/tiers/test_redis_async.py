@@ -17,6 +17,7 @@ from serverless_cache.django import RedisCache
 from serverless_cache.errors import CacheUnavailableError
 from serverless_cache.tiers.redis import RedisTier
 from serverless_cache.tiers.redis.aio import AsyncClients, AsyncRedisStore
+from serverless_cache.tiers.redis.read_batches import MAX_BATCH
 from tests.fixtures.fault_proxy import ProxyFactory
 from tests.fixtures.redis_servers import RedisServer
 from tests.tiers.redis_helpers import client_connections
@@ -453,3 +454,21 @@ def test_a_cancelled_call_leaves_the_breaker_count_as_it_was(redis_url: str) -> 
         return failures
 
     assert run(calls) == 1
+
+
+def test_a_batch_holds_at_most_max_batch_reads(redis_url: str) -> None:
+    c = cache(redis_url, MAX_CONNECTIONS=1)
+    c.set_many({f"k{i}": i for i in range(MAX_BATCH + 6)})
+
+    async def calls() -> tuple[list[Any], int]:
+        await c.aget("k0")
+        holder = asyncio.ensure_future(c.aget("k0"))
+        reads = [asyncio.ensure_future(c.aget(f"k{i}")) for i in range(MAX_BATCH + 6)]
+        await asyncio.sleep(0)  # the holder has the connection; every other read is queued
+        (shared,) = shared_clients()
+        batches = len(shared.current().batches.senders)
+        return await asyncio.wait_for(asyncio.gather(holder, *reads), 5), batches
+
+    got, batches = run(calls)
+    assert got == [0, *range(MAX_BATCH + 6)]
+    assert batches == 2  # 64 reads, then the 6 more in a second pipeline
