@@ -12,7 +12,10 @@ import asyncio
 import functools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from serverless_cache.tiers.redis.aio import LoopClients
 
 #: Reads per pipeline at most; more start the next one (on the next free connection).
 MAX_BATCH = 64
@@ -33,21 +36,10 @@ def _unsent(reason: str) -> Exception:
     return ConnectionError(reason)
 
 
-class Connections(Protocol):
-    """What a batch needs of a loop's clients (see ``aio.LoopClients``)."""
-
-    loop: asyncio.AbstractEventLoop
-    slots: asyncio.Semaphore
-    closed: bool
-    encode: Callable[[Any], bytes]
-
-    def reader(self) -> Any: ...
-
-
 class ReadBatches:
     """The open batch of one loop's clients, and the tasks sending the batches."""
 
-    def __init__(self, clients: Connections) -> None:
+    def __init__(self, clients: LoopClients) -> None:
         self.clients = clients
         self.open: Waiting | None = None
         self.senders: set[asyncio.Task[None]] = set()
